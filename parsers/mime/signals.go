@@ -1,0 +1,196 @@
+package mime
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+
+	"triage/parsers"
+	"triage/parsers/names"
+)
+
+// Signals configures the mail-level signals (codes "mail.*"). They add
+// weight to a verdict; the pipeline caps them so they never make a
+// malicious verdict alone.
+type Signals struct {
+	// LureSubjects are regular expressions matched against the decoded
+	// subject; each match is a mail.lure_subject finding.
+	LureSubjects []string `json:"lure_subjects"`
+	// PaymentWords mark BEC-style payment requests in subject or body.
+	PaymentWords []string `json:"payment_words"`
+	// PrizeWords mark prize/coupon scams.
+	PrizeWords []string `json:"prize_words"`
+	// Brands are display-name words whose real senders use their own
+	// domains (carriers, banks): a brand display name on another domain is
+	// a mail.brand_impersonation finding.
+	Brands map[string][]string `json:"brands"`
+	// Disabled lists signal codes to skip.
+	Disabled []string `json:"disabled"`
+}
+
+// DefaultSignals returns the catalogue's lure lists.
+func DefaultSignals() Signals {
+	return Signals{
+		LureSubjects: []string{
+			`支払い`, `写真送付`, `写真添付`, `ご確認ください`, `お世話になります`, `請求書`, `注文書`, `見積依頼`, `振込`, `送金`,
+			`(?i)^(emailed invoice - \d+|new doc \d{4}-\d\d-\d\d - page \d+|message from \d+|status of invoice)`,
+			`(?i)\b(invoice|payment|rechnung|faktura|facture|purchase order|PO#|RFQ|remittance|payment advice|swift)\b`,
+			`(?i)\b(photo|pictures?|images?|scans?)\b.*\?`,
+			`(?i)\b(world cup|fifa)\b`,
+			`(?i)(corona|covid)`,
+		},
+		PaymentWords: []string{`振込`, `送金`, `至急`, `口座変更`, `(?i)\bwire transfer\b`, `(?i)\burgent\b.*\b(transfer|payment)\b`, `(?i)\bbank (account|details) (change|update)`},
+		PrizeWords:   []string{`当選`, `プレゼント`, `クーポン`, `おめでとうございます`, `からあげ`, `(?i)\bcongratulations\b`, `(?i)\byou (have )?won\b`, `(?i)\bprize\b`},
+		Brands: map[string][]string{
+			"docomo":   {"docomo.ne.jp", "nttdocomo.co.jp"},
+			"ドコモ":      {"docomo.ne.jp", "nttdocomo.co.jp"},
+			"au ":      {"au.com", "kddi.com", "ezweb.ne.jp"},
+			"au お客さま":  {"au.com", "kddi.com", "ezweb.ne.jp"},
+			"softbank": {"softbank.jp", "softbank.ne.jp", "softbank.co.jp"},
+			"ソフトバンク":   {"softbank.jp", "softbank.ne.jp", "softbank.co.jp"},
+			"hsbc":     {"hsbc.com", "hsbc.co.uk", "hsbc.co.jp"},
+			"paypal":   {"paypal.com"},
+			"amazon":   {"amazon.com", "amazon.co.jp"},
+		},
+	}
+}
+
+type compiledSignals struct {
+	lure, payment, prize []*regexp.Regexp
+	brands               map[string][]string
+	disabled             map[string]bool
+}
+
+func compileSignals(s Signals) (*compiledSignals, error) {
+	c := &compiledSignals{brands: s.Brands, disabled: map[string]bool{}}
+	for _, d := range s.Disabled {
+		c.disabled[d] = true
+	}
+	for _, set := range []struct {
+		src []string
+		dst *[]*regexp.Regexp
+	}{{s.LureSubjects, &c.lure}, {s.PaymentWords, &c.payment}, {s.PrizeWords, &c.prize}} {
+		for _, p := range set.src {
+			re, err := regexp.Compile(p)
+			if err != nil {
+				return nil, fmt.Errorf("mime: signal pattern %q: %w", p, err)
+			}
+			*set.dst = append(*set.dst, re)
+		}
+	}
+	return c, nil
+}
+
+var (
+	replyPrefixRE = regexp.MustCompile(`(?i)^\s*(re|aw|sv|vs|wg|fw|fwd|tr|antw|r)\s*(\[\d+\])?\s*[:：]`)
+	authFailRE    = regexp.MustCompile(`(?i)\b(spf|dkim|dmarc)\s*=\s*(fail|softfail|permerror)`)
+)
+
+// signals evaluates the mail-level signals of the top-level header.
+func (w *walker) signals(h message.Header, attachments int) {
+	cs := w.sig
+	if cs == nil {
+		return
+	}
+	add := func(code string, sev parsers.Severity, detail string, attack ...string) {
+		if cs.disabled[code] {
+			return
+		}
+		w.out.Finding(parsers.Finding{Code: code, Severity: sev, Detail: detail, Attack: attack})
+	}
+	mh := mail.Header{Header: h}
+	var fromName, fromAddr string
+	if l, err := mh.AddressList("From"); err == nil && len(l) > 0 {
+		fromName, fromAddr = l[0].Name, strings.ToLower(l[0].Address)
+	}
+	fromDom := domainOf(fromAddr)
+	if l, err := mh.AddressList("Reply-To"); err == nil && len(l) > 0 && fromDom != "" {
+		if rd := domainOf(strings.ToLower(l[0].Address)); rd != "" && rd != fromDom {
+			add("mail.reply_to_mismatch", parsers.Low, fmt.Sprintf("Reply-To domain %s differs from From domain %s", rd, fromDom), "T1566")
+		}
+	}
+	if fromName != "" && fromDom != "" {
+		if m := emailInName.FindString(fromName); m != "" {
+			if d := domainOf(strings.ToLower(m)); d != "" && d != fromDom {
+				add("mail.display_name_spoof", parsers.Low, fmt.Sprintf("display name shows %s but the address is @%s", m, fromDom), "T1656")
+			}
+		}
+		lname := strings.ToLower(fromName) + " "
+		for brand, doms := range cs.brands {
+			if !strings.Contains(lname, brand) {
+				continue
+			}
+			own := false
+			for _, d := range doms {
+				if fromDom == d || strings.HasSuffix(fromDom, "."+d) {
+					own = true
+				}
+			}
+			if !own {
+				add("mail.brand_impersonation", parsers.Medium, fmt.Sprintf("display name %q names %s but the sender domain is %s", fromName, strings.TrimSpace(brand), fromDom), "T1656")
+				break
+			}
+		}
+	}
+	subj := w.subject
+	if replyPrefixRE.MatchString(subj) && h.Get("In-Reply-To") == "" && h.Get("References") == "" {
+		add("mail.reply_without_thread", parsers.Low, fmt.Sprintf("subject %q looks like a reply or forward but the message has no In-Reply-To or References", clip(subj, 120)), "T1566.001")
+	}
+	for _, re := range cs.lure {
+		if m := re.FindString(subj); m != "" {
+			add("mail.lure_subject", parsers.Low, fmt.Sprintf("subject contains lure wording %q", m), "T1566")
+			break
+		}
+	}
+	body := strings.Join(w.texts, "\n")
+	for _, re := range cs.payment {
+		if m := re.FindString(subj + "\n" + body); m != "" && attachments == 0 {
+			add("mail.payment_request", parsers.Low, fmt.Sprintf("payment request wording %q in a message without attachments (BEC)", m), "T1656")
+			break
+		}
+	}
+	for _, re := range cs.prize {
+		if m := re.FindString(subj + "\n" + body); m != "" {
+			add("mail.prize_lure", parsers.Low, fmt.Sprintf("prize wording %q", m), "T1566.002")
+			break
+		}
+	}
+	for _, ar := range h.Values("Authentication-Results") {
+		if m := authFailRE.FindString(ar); m != "" {
+			add("mail.auth_fail", parsers.Low, fmt.Sprintf("Authentication-Results: %s", m), "T1566")
+			break
+		}
+	}
+	if attachments > 0 && visibleLen(body) < 5 {
+		add("mail.empty_body_attachment", parsers.Low, fmt.Sprintf("body of %d visible characters with an attachment", visibleLen(body)), "T1566.001")
+	}
+	for _, n := range w.attachNames {
+		if outer, inner, ok := names.DoubleExtension(n); ok {
+			add("mime.double_extension", parsers.High, fmt.Sprintf("attachment %q poses as .%s but is .%s", n, outer, inner), "T1036.007")
+		}
+	}
+}
+
+var emailInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+
+func domainOf(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return ""
+	}
+	return strings.Trim(addr[i+1:], "> ")
+}
+
+func visibleLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}

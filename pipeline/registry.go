@@ -1,0 +1,36 @@
+package pipeline
+
+import (
+	"fmt"
+	"regexp"
+
+	"triage/parsers"
+	"triage/parsers/mime"
+)
+
+// DefaultParsers lists every parser triage runs, in the order they run on
+// an artifact. This list is the registry: there is no init()-time
+// registration anywhere.
+func DefaultParsers() []parsers.Parser {
+	return []parsers.Parser{
+		mime.New(),
+	}
+}
+
+var parserNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
+
+// checkRegistry enforces the registry's invariants: valid, unique names.
+func checkRegistry(ps []parsers.Parser) error {
+	seen := map[string]bool{}
+	for _, p := range ps {
+		n := p.Name()
+		if !parserNameRE.MatchString(n) {
+			return fmt.Errorf("pipeline: parser name %q does not match %s", n, parserNameRE)
+		}
+		if seen[n] {
+			return fmt.Errorf("pipeline: parser %q registered twice", n)
+		}
+		seen[n] = true
+	}
+	return nil
+}
