@@ -501,4 +501,3 @@ func (o *ordered) list() []string {
 	}
 	return o.l
 }
-

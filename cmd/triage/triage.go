@@ -297,5 +297,3 @@ func safeWord(s string) string {
 	}
 	return b.String()
 }
-
-
