@@ -97,6 +97,12 @@ func (w *walker) finding(code string, sev parsers.Severity, detail string) {
 
 func (w *walker) run() error {
 	data := w.in.Data
+	if bytes.HasPrefix(data, []byte("From ")) {
+		// An mbox separator line precedes the header: skip it.
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			data = data[i+1:]
+		}
+	}
 	ent, err := message.ReadWithOptions(bytes.NewReader(data), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
 	if ent == nil {
 		// The header block could not be read (too large, broken folding):
@@ -287,14 +293,13 @@ func (w *walker) visit(e *message.Entity, path string, depth int) bool {
 // 2047 words inside quoted parameters (common in Japanese mail), and the
 // Content-Type name parameter. It reports which encoding was seen.
 func (w *walker) filename(h message.Header, path string) (string, string) {
-	for _, field := range []string{"Content-Disposition", "Content-Type"} {
+	// Where senders put a name, most common first; "file" is a non-standard
+	// parameter some mailers write.
+	for _, fk := range [][2]string{{"Content-Disposition", "filename"}, {"Content-Type", "name"}, {"Content-Type", "file"}, {"Content-Disposition", "name"}} {
+		field, key := fk[0], fk[1]
 		raw := h.Get(field)
 		if raw == "" {
 			continue
-		}
-		key := "filename"
-		if field == "Content-Type" {
-			key = "name"
 		}
 		name, src, ok := paramValue(raw, key)
 		if !ok {

@@ -1,0 +1,57 @@
+# triage — malspam triage pipeline.
+# `make demo` and `make test` work on a fresh Debian machine (as root, or
+# with sudo): they install what they need first.
+
+GO        ?= go
+BIN       ?= bin/triage
+APT_PKGS  := libyara-dev pkg-config gcc dovecot-imapd
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO      ?= samples/malicious/lnk-pdf-zip/input.eml samples/malicious/iqy-jp-photo/input.eml samples/clean/newsletter-ja/input.eml
+
+.PHONY: all deps build demo test test-short vet fuzz bench samples clean
+
+all: build
+
+# deps installs the Debian packages the build and the tests need, only when
+# one of them is missing.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is required (https://go.dev/dl/)"; exit 1; }
+
+build: deps
+	$(GO) build -o $(BIN) ./cmd/triage
+
+# demo triages bundled inert samples and prints the verdicts with evidence.
+demo: build
+	@for f in $(DEMO); do ./$(BIN) $$f; code=$$?; echo "(exit code $$code)"; echo; done; true
+
+# test runs vet, every unit/integration test (real YARA, real Dovecot), the
+# sample regression suite and a short run of every fuzz target.
+test: deps
+	@test -z "$$(gofmt -l cmd pipeline parsers rules samples)" || { echo "gofmt needed:"; gofmt -l cmd pipeline parsers rules samples; exit 1; }
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+
+FUZZTIME ?= 60s
+fuzz: deps
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/
+
+samples:
+	$(GO) run ./samples/gen
+
+clean:
+	rm -rf bin
