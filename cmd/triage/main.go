@@ -33,6 +33,10 @@ const (
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
+		case "regress":
+			return runRegress(ctx, args[1:], stdout, stderr)
+		case "rules":
+			return runRules(ctx, args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":
 			usage(stdout)
 			return exitClean
