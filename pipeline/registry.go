@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"triage/parsers"
+	"triage/parsers/lnk"
 	"triage/parsers/mime"
 )
 
@@ -14,6 +15,7 @@ import (
 func DefaultParsers() []parsers.Parser {
 	return []parsers.Parser{
 		mime.New(),
+		lnk.New(),
 	}
 }
 
