@@ -5,6 +5,9 @@ import (
 	"regexp"
 
 	"triage/parsers"
+	"triage/parsers/exe"
+	"triage/parsers/iqy"
+	"triage/parsers/jar"
 	"triage/parsers/lnk"
 	"triage/parsers/mime"
 )
@@ -16,6 +19,9 @@ func DefaultParsers() []parsers.Parser {
 	return []parsers.Parser{
 		mime.New(),
 		lnk.New(),
+		iqy.New(),
+		jar.New(),
+		exe.New(),
 	}
 }
 

@@ -23,6 +23,7 @@ const (
 	OOXML   = "ooxml"
 	JAR     = "jar"
 	Gzip    = "gzip"
+	Tar     = "tar"
 	SevenZ  = "7z"
 	RAR     = "rar"
 	ISO     = "iso"
@@ -133,6 +134,8 @@ func magic(b []byte) string {
 		return ISO
 	case len(b) >= 0x9006 && string(b[0x8801:0x8806]) == "CD001":
 		return ISO
+	case len(b) >= 262 && string(b[257:262]) == "ustar":
+		return Tar
 	}
 	return ""
 }
@@ -180,6 +183,7 @@ func utf16(s string) []byte {
 var (
 	headerLineRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]{0,76}:[ \t]?`)
 	iqyURLRE     = regexp.MustCompile(`(?i)^(https?|ftp)://\S+`)
+	iqyOptionRE  = regexp.MustCompile(`(?i)^(Selection|Formatting|PreFormattedTextToColumns|ConsecutiveDelimitersAsOne|SingleBlockTextImport|DisableDateRecognition|DisableRedirections)=\S*$`)
 	batRE        = regexp.MustCompile(`(?im)^\s*(@echo\s+off|rem\s|set\s+\w+=|goto\s+:?\w+|if\s+(not\s+)?exist\s|start\s+""|call\s+:)`)
 	ps1RE        = regexp.MustCompile(`(?i)(\$[a-z_][a-z0-9_]*\s*=|write-(output|host)|invoke-(expression|webrequest|restmethod)|\biex\b|new-object\s|\[system\.|-encodedcommand|\[convert\]::|\bparam\s*\(|get-childitem|start-process|set-executionpolicy|add-type\s)`)
 	vbsRE        = regexp.MustCompile(`(?im)(^\s*dim\s+\w|^\s*(private\s+|public\s+)?(sub|function)\s+\w+|^\s*end\s+(sub|function|if)\b|^\s*set\s+\w+\s*=|^\s*on\s+error\s+resume\s+next|createobject\s*\(|^\s*'|\bthen\s*$|^\s*msgbox\b|wscript\.echo\s+["\w])`)
@@ -198,6 +202,11 @@ func textKind(b []byte, name string) string {
 	// UTF-16LE text (BOM) is decoded for classification only.
 	if bytes.HasPrefix(head, []byte{0xff, 0xfe}) {
 		head = fromUTF16LE(head[2:])
+	} else if looksUTF16LE(head) {
+		// BOM-less UTF-16LE is recognised only as an IQY (Excel reads it).
+		if isIQY(strings.TrimLeft(string(fromUTF16LE(head)), " \t\r\n")) {
+			return IQY
+		}
 	}
 	if !looksText(head) {
 		return Binary
@@ -284,9 +293,42 @@ func isIQY(s string) bool {
 	if len(ls) >= 3 && strings.EqualFold(ls[0], "WEB") && ls[1] == "1" && iqyURLRE.MatchString(ls[2]) {
 		return true
 	}
-	// Lines 1-2 may be omitted: a file of only a URL and optional POST/option
-	// lines is too ambiguous to call IQY without them.
-	return false
+	// Lines 1-2 may be omitted. A URL alone is too ambiguous, but a URL
+	// followed only by Excel's option lines (and at most one POST line) is
+	// an Excel-generated query.
+	if len(ls) == 0 || !iqyURLRE.MatchString(ls[0]) {
+		return false
+	}
+	rest := strings.SplitN(s, "\n", 17)
+	if len(rest) > 16 {
+		return false
+	}
+	opts, other := 0, 0
+	for _, l := range rest[1:] {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "":
+		case iqyOptionRE.MatchString(l):
+			opts++
+		default:
+			other++
+		}
+	}
+	return opts > 0 && other <= 1
+}
+
+// looksUTF16LE reports whether b starts like BOM-less UTF-16LE ASCII text.
+func looksUTF16LE(b []byte) bool {
+	n := min(len(b), 16) &^ 1
+	if n < 6 {
+		return false
+	}
+	for i := 0; i < n; i += 2 {
+		if b[i] == 0 || b[i+1] != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func isEML(s string) bool {
