@@ -189,6 +189,13 @@ func (w *walker) walk(root *message.Entity) {
 		}
 		if len(stack) >= maxNesting {
 			w.finding("limit.mime_nesting", parsers.Medium, fmt.Sprintf("multipart nesting deeper than %d at part %s: not opened", maxNesting, path))
+			// Keep the unopened part's raw body so rules still see it.
+			raw, _ := w.in.Budget.ReadAll(part.Body, 0)
+			if len(raw) > 0 {
+				if err := w.out.Child(parsers.Child{Name: "unopened-part-" + path, Data: raw, Type: "text"}); err != nil {
+					w.errs = append(w.errs, err)
+				}
+			}
 			continue
 		}
 		stack = append(stack, &frame{mr: part.MultipartReader(), path: path})

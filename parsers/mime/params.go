@@ -182,7 +182,7 @@ func htmlText(b []byte) string {
 // and a password alone on the line after a line naming one.
 var (
 	pwWords  = `(?:password|passwort|passcode|pass|pwd|pw|kennwort|mot de passe|contraseña|senha|hasło|haslo|parola|密码|密碼|パスワード|ﾊﾟｽﾜｰﾄﾞ|暗証番号|解凍(?:パスワード|キー)?|비밀번호)`
-	pwInline = regexp.MustCompile(`(?i)` + pwWords + `\s*(?:は|is|ist|est|:|：|=|-|－|\s)\s*[「『"'“‘(（\[]?\s*([^\s「」『』"'“”‘’()（）\[\]、。,，;；]{3,64})`)
+	pwInline = regexp.MustCompile(`(?i)` + pwWords + `\s*(?:(?:is|ist|est|lautet|は)\s*)?(?:[:：=\-－]\s*)?[「『"'“‘(（\[]?\s*([^\s「」『』"'“”‘’()（）\[\]、。,，;；:：]{3,64})`)
 	pwLine   = regexp.MustCompile(`(?i)` + pwWords)
 )
 
