@@ -6,10 +6,12 @@ import (
 
 	"triage/parsers"
 	"triage/parsers/exe"
+	"triage/parsers/html"
 	"triage/parsers/iqy"
 	"triage/parsers/jar"
 	"triage/parsers/lnk"
 	"triage/parsers/mime"
+	"triage/parsers/script"
 )
 
 // DefaultParsers lists every parser triage runs, in the order they run on
@@ -22,6 +24,8 @@ func DefaultParsers() []parsers.Parser {
 		iqy.New(),
 		jar.New(),
 		exe.New(),
+		script.New(),
+		html.New(),
 	}
 }
 
