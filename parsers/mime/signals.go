@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"triage/parsers"
+	"triage/parsers/iocs"
 	"triage/parsers/names"
 )
 
@@ -165,6 +166,12 @@ func (w *walker) signals(h message.Header, attachments int) {
 			break
 		}
 	}
+	for _, u := range iocs.URLs(body) {
+		if m := payloadLinkRE.FindStringSubmatch(u); m != nil {
+			add("mail.payload_link", parsers.Medium, fmt.Sprintf("body links a .%s file: %s", strings.ToLower(m[1]), clip(u, 200)), "T1566.002", "T1204.001")
+			break
+		}
+	}
 	if attachments > 0 && visibleLen(body) < 5 {
 		add("mail.empty_body_attachment", parsers.Low, fmt.Sprintf("body of %d visible characters with an attachment", visibleLen(body)), "T1566.001")
 	}
@@ -174,6 +181,10 @@ func (w *walker) signals(h message.Header, attachments int) {
 		}
 	}
 }
+
+// payloadLinkRE matches URLs whose path ends in a file type malspam links
+// to: macro documents, archives, scripts and executables.
+var payloadLinkRE = regexp.MustCompile(`(?i)^[a-z]+://[^/?#]+/[^?#]*\.(docm?|xlsm?|xls|dotm|zip|7z|rar|iso|img|jar|exe|scr|js|jse|vbs|vbe|wsf|hta|ps1|lnk|iqy)(?:[?#].*)?$`)
 
 var emailInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 

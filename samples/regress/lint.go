@@ -42,7 +42,8 @@ func (p Problem) String() string { return p.Rule + ": " + p.What }
 
 // Lint checks a rule set: compile warnings, required meta, valid severities
 // and ATT&CK ids, and, given the regression results, rules that never fire
-// on a positive sample and rules that fire on a clean (negative) sample.
+// on a positive sample and rules that fire on a negative (near-miss) sample,
+// as meta.json's "positive" says.
 func Lint(set *rules.Set, results []Result) []Problem {
 	var out []Problem
 	for _, w := range set.Warnings {
@@ -54,7 +55,9 @@ func Lint(set *rules.Set, results []Result) []Problem {
 	}
 	sort.Strings(names)
 	fired := map[string][]string{}
+	positive := map[string]bool{}
 	for _, r := range results {
+		positive[r.Sample.Dir] = r.Sample.Meta.Positive
 		for _, y := range r.Got.Rules {
 			fired[y] = append(fired[y], r.Sample.Dir)
 		}
@@ -81,10 +84,9 @@ func Lint(set *rules.Set, results []Result) []Problem {
 		}
 		pos, neg := 0, []string{}
 		for _, dir := range fired[n] {
-			switch strings.SplitN(dir, "/", 2)[0] {
-			case "malicious", "suspicious":
+			if positive[dir] {
 				pos++
-			case "clean":
+			} else {
 				neg = append(neg, dir)
 			}
 		}
