@@ -5,6 +5,7 @@ import (
 	"regexp"
 
 	"triage/parsers"
+	"triage/parsers/archive"
 	"triage/parsers/exe"
 	"triage/parsers/html"
 	"triage/parsers/iqy"
@@ -20,6 +21,12 @@ import (
 func DefaultParsers() []parsers.Parser {
 	return []parsers.Parser{
 		mime.New(),
+		archive.NewZip(),
+		archive.NewGzip(),
+		archive.NewTar(),
+		archive.NewSevenZip(),
+		archive.NewRar(),
+		archive.NewISO(),
 		lnk.New(),
 		iqy.New(),
 		jar.New(),

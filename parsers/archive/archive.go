@@ -133,7 +133,7 @@ type member struct {
 }
 
 func newMembers(out parsers.Sink) *members {
-	return &members{out: out, limits: map[string]int{}}
+	return &members{out: out, names: []string{}, limits: map[string]int{}}
 }
 
 // emit hands one member to the sink and records it. err, when set, says why
@@ -433,10 +433,14 @@ func (e *encryption) report(out parsers.Sink, entries int) {
 		Attack:   []string{"T1027"},
 	})
 	if e.opened < e.total || (e.header && e.password.text == "") {
+		what := fmt.Sprintf("%d encrypted member(s)", e.total-e.opened)
+		if e.header && e.password.text == "" {
+			what = "the encrypted names and contents"
+		}
 		out.Finding(parsers.Finding{
 			Code:     CodeEncryptedUnopened,
 			Severity: parsers.Medium,
-			Detail:   fmt.Sprintf("%d encrypted member(s) could not be opened with %d candidate passwords", max(e.total-e.opened, 1), e.tried),
+			Detail:   fmt.Sprintf("%s could not be opened with %d candidate passwords", what, e.tried),
 			Attack:   []string{"T1027"},
 		})
 	}

@@ -224,6 +224,16 @@ func findingOf(rec *parsertest.Recorder, code string) *parsers.Finding {
 	return nil
 }
 
+// hasDetail reports a finding with code whose detail contains s.
+func hasDetail(rec *parsertest.Recorder, code, s string) bool {
+	for _, f := range rec.Findings {
+		if f.Code == code && strings.Contains(f.Detail, s) {
+			return true
+		}
+	}
+	return false
+}
+
 func codes(rec *parsertest.Recorder) []string {
 	var out []string
 	for _, f := range rec.Findings {
@@ -278,7 +288,7 @@ func corpusDir(t testing.TB) string {
 	return d
 }
 
-// assertNoPanicInvariants checks what every parse must satisfy.
+// assertInvariants checks what every parse must satisfy.
 func assertInvariants(t testing.TB, rec *parsertest.Recorder, err error, l parsers.Limits) {
 	t.Helper()
 	l = l.WithDefaults()

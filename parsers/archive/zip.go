@@ -106,7 +106,7 @@ func (z *zipJob) run(ctx context.Context) error {
 		return err
 	}
 	if len(hidden) > 0 {
-		if len(entries) > 0 {
+		if len(dir.problems) == 0 {
 			z.m.malform(fmt.Sprintf("%d local entries missing from the central directory", len(hidden)))
 		}
 		entries = append(entries, hidden...)

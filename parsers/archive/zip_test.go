@@ -636,6 +636,21 @@ func TestZip_Parse_hostile(t *testing.T) {
 		}
 	})
 
+	t.Run("end_record_claims_no_entries", func(t *testing.T) {
+		data := slices.Clone(base[:firstCentral])
+		end := make([]byte, endLen)
+		copy(end, sigEnd)
+		binary.LittleEndian.PutUint32(end[16:], uint32(firstCentral))
+		data = append(data, end...)
+		rec, err := run(t, NewZip(), "x.zip", "zip", data)
+		if !errors.Is(err, parsers.ErrMalformed) || !hasDetail(rec, CodeMalformed, "2 local entries missing from the central directory") {
+			t.Errorf("err %v findings %+v", err, rec.Findings)
+		}
+		if len(rec.Children) != 2 {
+			t.Errorf("children %v", childNames(rec))
+		}
+	})
+
 	t.Run("crc_mismatch", func(t *testing.T) {
 		stored := makeZip(t, file{name: "s.txt", data: "stored text", store: true})
 		i := bytes.Index(stored, []byte("stored text"))

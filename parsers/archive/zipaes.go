@@ -19,7 +19,7 @@ import (
 // from PBKDF2-HMAC-SHA1 with 1000 iterations.
 
 const (
-	aesIterations = 1000
+	aesIterations  = 1000
 	aesVerifierLen = 2
 	aesMACLen      = 10
 )

@@ -137,7 +137,10 @@ func writeEncryptedMember(zw *zip.Writer, password string, f ZipFile) error {
 		CRC32:              crc32.ChecksumIEEE(f.Data),
 		UncompressedSize64: uint64(len(f.Data)),
 	}
-	fh.ModifiedDate, fh.ModifiedTime = dosTime(mod)
+	date, clock := dosTime(mod)
+	// CreateRaw writes only the MS-DOS fields; the check byte uses them.
+	//lint:ignore SA1019 the deprecated fields are exactly what is written
+	fh.ModifiedDate, fh.ModifiedTime = date, clock
 	body := f.Data
 	if f.Store {
 		fh.Method = zip.Store
@@ -158,7 +161,7 @@ func writeEncryptedMember(zw *zip.Writer, password string, f ZipFile) error {
 	check := byte(fh.CRC32 >> 24)
 	if f.Descriptor {
 		fh.Flags |= flagDescriptor
-		check = byte(fh.ModifiedTime >> 8)
+		check = byte(clock >> 8)
 	}
 	seed := sha256.Sum256([]byte(password + "\x00" + f.Name + "\x00" + string(f.Data)))
 	enc := make([]byte, 0, zipCryptoHeaderLen+len(body))
