@@ -234,7 +234,9 @@ func (r *run) walk(root *node) {
 func (r *run) process(n *node) {
 	a := n.art
 	r.yaraScan(n)
-	if filetype.IsTextual(a.Type) {
+	// XML parts are full of namespace URIs; the parsers that read XML
+	// (OOXML relationships, embedded HTML) report the real URLs themselves.
+	if filetype.IsTextual(a.Type) && a.Type != filetype.XML {
 		r.textIOCs(n.data)
 	}
 	head := n.data

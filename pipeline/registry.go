@@ -12,7 +12,11 @@ import (
 	"triage/parsers/jar"
 	"triage/parsers/lnk"
 	"triage/parsers/mime"
+	"triage/parsers/msg"
+	"triage/parsers/ooxml"
+	"triage/parsers/rtf"
 	"triage/parsers/script"
+	"triage/parsers/xlm"
 )
 
 // DefaultParsers lists every parser triage runs, in the order they run on
@@ -31,6 +35,10 @@ func DefaultParsers() []parsers.Parser {
 		iqy.New(),
 		jar.New(),
 		exe.New(),
+		ooxml.New(),
+		xlm.New(),
+		rtf.New(),
+		msg.New(),
 		script.New(),
 		html.New(),
 	}

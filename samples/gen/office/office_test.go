@@ -365,7 +365,7 @@ func TestXls(t *testing.T) {
 			}
 			formulas = append(formulas, strconv.Itoa(int(le.Uint16(r.data)))+":"+strings.Join(parts, " "))
 		}
-		if got := strings.Join(formulas, "; "); got != `0:"TRIAGE-REGRESSION" f118/1; 1:f54/0` {
+		if got := strings.Join(formulas, "; "); got != `0:"TRIAGE-REGRESSION" f32886/1; 1:f54/0` /* ALERT = 0x8076 (command), HALT = 54 */ {
 			t.Errorf("formulas %s", got)
 		}
 	}

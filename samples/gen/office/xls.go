@@ -401,7 +401,7 @@ func sheetStream(s Sheet, vba bool, intern func(string) int) ([]byte, error) {
 
 // xlmFuncs maps the supported macro functions to their Ftab indexes.
 var xlmFuncs = map[string]uint16{
-	"ALERT":  118,
+	"ALERT":  0x8076, // a command-equivalent function: Cetab 118 with fCeFunc set
 	"HALT":   54,
 	"RETURN": 55,
 	"EXEC":   110,

@@ -1,0 +1,135 @@
+package ooxml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"triage/parsers"
+)
+
+// rel is one OPC relationship.
+type rel struct {
+	source string // the part owning the relationship; "" for the package
+	id     string
+	typ    string
+	target string
+	mode   string
+}
+
+// short is the last path element of the relationship type URI:
+// "attachedTemplate", "oleObject", "hyperlink", …
+func (r rel) short() string {
+	if i := strings.LastIndexByte(r.typ, '/'); i >= 0 {
+		return r.typ[i+1:]
+	}
+	return r.typ
+}
+
+func (r rel) external() bool { return strings.EqualFold(r.mode, "External") }
+
+// targetPart returns the part an internal relationship points to.
+func (r rel) targetPart() string { return resolve(r.source, r.target) }
+
+// maxRelsPerPart bounds the relationships kept for one part.
+const maxRelsPerPart = 5000
+
+// parseRels reads a relationships part.
+func parseRels(data []byte, source string, b *parsers.Budget) ([]rel, error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	var out []rel
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := b.Err(); err != nil {
+				return out, err
+			}
+		}
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("ooxml: relationships of %q: %w", source, errors.Join(parsers.ErrMalformed, err))
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != "Relationship" {
+			continue
+		}
+		if len(out) >= maxRelsPerPart {
+			return out, fmt.Errorf("ooxml: relationships of %q: %w: more than %d", source, parsers.ErrTooMany, maxRelsPerPart)
+		}
+		out = append(out, rel{
+			source: source,
+			id:     attr(se, "Id"),
+			typ:    strings.TrimSpace(attr(se, "Type")),
+			target: strings.TrimSpace(attr(se, "Target")),
+			mode:   strings.TrimSpace(attr(se, "TargetMode")),
+		})
+	}
+}
+
+// contentTypes is the parsed [Content_Types].xml.
+type contentTypes struct {
+	defaults  map[string]string // lower-case extension → type
+	overrides map[string]string // lower-case part name without slash → type
+	all       []string          // distinct types in document order
+}
+
+func parseContentTypes(data []byte, b *parsers.Budget) (*contentTypes, error) {
+	ct := &contentTypes{defaults: map[string]string{}, overrides: map[string]string{}}
+	seen := map[string]bool{}
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := b.Err(); err != nil {
+				return ct, err
+			}
+		}
+		tok, err := d.Token()
+		if err == io.EOF {
+			return ct, nil
+		}
+		if err != nil {
+			return ct, fmt.Errorf("ooxml: content types: %w", errors.Join(parsers.ErrMalformed, err))
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		typ := strings.TrimSpace(attr(se, "ContentType"))
+		switch se.Name.Local {
+		case "Default":
+			if len(ct.defaults) < maxRelsPerPart {
+				ct.defaults[strings.ToLower(attr(se, "Extension"))] = typ
+			}
+		case "Override":
+			if len(ct.overrides) < maxRelsPerPart {
+				ct.overrides[strings.ToLower(strings.TrimPrefix(attr(se, "PartName"), "/"))] = typ
+			}
+		default:
+			continue
+		}
+		if typ != "" && !seen[typ] && len(ct.all) < maxContentTypes {
+			seen[typ] = true
+			ct.all = append(ct.all, typ)
+		}
+	}
+}
+
+// of returns the content type of part name.
+func (ct *contentTypes) of(name string) string {
+	if ct == nil {
+		return ""
+	}
+	if t, ok := ct.overrides[strings.ToLower(name)]; ok {
+		return t
+	}
+	ext := strings.TrimPrefix(strings.ToLower(path.Ext(name)), ".")
+	return ct.defaults[ext]
+}
