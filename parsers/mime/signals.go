@@ -101,7 +101,7 @@ func (w *walker) signals(h message.Header, attachments int) {
 		if cs.disabled[code] {
 			return
 		}
-		w.out.Finding(parsers.Finding{Code: code, Severity: sev, Detail: detail, Attack: attack})
+		w.out.Finding(parsers.Finding{Code: code, Severity: sev, Detail: detail, Attack: attack, Campaign: signalCampaign[code]})
 	}
 	mh := mail.Header{Header: h}
 	var fromName, fromAddr string
@@ -185,6 +185,18 @@ func (w *walker) signals(h message.Header, attachments int) {
 // payloadLinkRE matches URLs whose path ends in a file type malspam links
 // to: macro documents, archives, scripts and executables.
 var payloadLinkRE = regexp.MustCompile(`(?i)^[a-z]+://[^/?#]+/[^?#]*\.(docm?|xlsm?|xls|dotm|zip|7z|rar|iso|img|jar|exe|scr|js|jse|vbs|vbe|wsf|hta|ps1|lnk|iqy)(?:[?#].*)?$`)
+
+// signalCampaign ties each mail signal to the catalogue campaign it was
+// written for (CAMPAIGNS.md); the signals still fire on any mail.
+var signalCampaign = map[string]string{
+	"mail.prize_lure":            "karaage",
+	"mail.brand_impersonation":   "karaage",
+	"mail.payment_request":       "bec",
+	"mail.reply_to_mismatch":     "bec",
+	"mail.reply_without_thread":  "emotet",
+	"mail.payload_link":          "pylocky",
+	"mail.empty_body_attachment": "avaddon",
+}
 
 var emailInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 

@@ -1,0 +1,66 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+var requiredMeta = []string{"description", "campaign", "reference", "severity", "attack", "author", "date"}
+
+// TestBuiltin_compilesCleanly: the embedded rules compile with zero
+// warnings, every rule carries the required meta with a valid severity and
+// ATT&CK ids, and names follow <Format>_<Technique>[_Family].
+func TestBuiltin_compilesCleanly(t *testing.T) {
+	set, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range set.Warnings {
+		t.Errorf("compiler warning: %s", w)
+	}
+	if len(set.Meta) < 20 {
+		t.Errorf("only %d rules loaded", len(set.Meta))
+	}
+	for name, m := range set.Meta {
+		for _, k := range requiredMeta {
+			if strings.TrimSpace(m.Raw[k]) == "" {
+				t.Errorf("%s (%s): missing meta %s", name, m.File, k)
+			}
+		}
+		if _, ok := map[string]bool{"info": true, "low": true, "medium": true, "high": true, "critical": true}[m.Raw["severity"]]; !ok {
+			t.Errorf("%s: severity %q", name, m.Raw["severity"])
+		}
+		for _, a := range m.Attack {
+			if len(a) < 5 || a[0] != 'T' {
+				t.Errorf("%s: attack id %q", name, a)
+			}
+		}
+		if !strings.Contains(name, "_") || strings.ToUpper(name[:1]) != name[:1] {
+			t.Errorf("%s: rule names follow <Format>_<Technique>", name)
+		}
+	}
+}
+
+func TestCompile_duplicateAndBrokenRules(t *testing.T) {
+	r := `rule A_B { condition: true }`
+	if _, err := Compile([]Source{{Name: "a.yar", Text: r}, {Name: "b.yar", Text: r}}); err == nil {
+		t.Error("duplicate rule names accepted")
+	}
+	if _, err := Compile([]Source{{Name: "bad.yar", Text: `rule X { condition: nosuchvar }`}}); err == nil || !strings.Contains(err.Error(), "bad.yar") {
+		t.Errorf("broken rule: error %v should name the file", err)
+	}
+	set, err := Compile([]Source{{Name: "ext.yar", Text: `rule Ext_Vars { condition: filename == "a" and filetype == "b" and extension == "c" and parent_type == "d" and depth == 1 and not derived }`}})
+	if err != nil {
+		t.Fatalf("external variables not declared: %v", err)
+	}
+	if set.Meta["Ext_Vars"].Severity.String() != "medium" {
+		t.Error("a rule without severity meta defaults to medium")
+	}
+}
+
+func TestFromDir_userRules(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := FromDir(dir); err == nil {
+		t.Error("an empty rules dir must be an error, not a silent no-op")
+	}
+}
