@@ -13,9 +13,11 @@ import (
 	"triage/parsers/lnk"
 	"triage/parsers/mime"
 	"triage/parsers/msg"
+	"triage/parsers/ole"
 	"triage/parsers/ooxml"
 	"triage/parsers/rtf"
 	"triage/parsers/script"
+	"triage/parsers/vba"
 	"triage/parsers/xlm"
 )
 
@@ -35,6 +37,8 @@ func DefaultParsers() []parsers.Parser {
 		iqy.New(),
 		jar.New(),
 		exe.New(),
+		ole.New(),
+		vba.New(),
 		ooxml.New(),
 		xlm.New(),
 		rtf.New(),

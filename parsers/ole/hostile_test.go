@@ -1,0 +1,343 @@
+package ole
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"triage/parsers"
+	"triage/parsers/parsertest"
+	"triage/parsers/vba"
+)
+
+// errClassOK reports whether err is nil or one of the classes a parser
+// may return.
+func errClassOK(err error) bool {
+	return err == nil || errors.Is(err, parsers.ErrMalformed) || errors.Is(err, parsers.ErrLimit) || errors.Is(err, parsers.ErrUnsupported)
+}
+
+// dirEntryOffset returns the file offset of the directory entry for path.
+func dirEntryOffset(t *testing.T, data []byte, path string) int {
+	t.Helper()
+	fat, err := readFAT(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := path[strings.LastIndexByte(path, '/')+1:]
+	var found []int
+	_ = fat.walk(fat.dirStart, 1<<20, func(s uint32) bool {
+		base := int(s+1) * int(fat.sectorSize)
+		for i := 0; i < int(fat.sectorSize)/dirEntrySize; i++ {
+			off := base + i*dirEntrySize
+			n := int(binary.LittleEndian.Uint16(data[off+64:]))
+			if n < 2 {
+				continue
+			}
+			if decodeUTF16(data[off:off+n-2]) == want {
+				found = append(found, off)
+			}
+		}
+		return true
+	})
+	if len(found) != 1 {
+		t.Fatalf("directory entry %q found %d times", path, len(found))
+	}
+	return found[0]
+}
+
+// setFAT sets FAT entry s to v in a file written by buildCFB (one FAT
+// sector, sector 0).
+func setFAT(data []byte, s, v uint32) {
+	binary.LittleEndian.PutUint32(data[512+4*int(s):], v)
+}
+
+func TestParse_hostile(t *testing.T) {
+	bigDoc := func() []byte {
+		return buildCFB(merge(vbaStreams(t, "Macros", vba.ProjectSpec{Modules: []vba.ModuleSpec{{Name: "M", Code: "Sub AutoOpen()\nEnd Sub"}}}),
+			map[string][]byte{"WordDocument": append(wordDocument(), make([]byte, 9000)...)}))
+	}
+	tests := []struct {
+		name    string
+		data    func() []byte
+		limits  func(*parsers.Limits)
+		wantErr error
+		// want is a substring of the ole.malformed detail ("" = no finding required)
+		want string
+	}{
+		{
+			name: "stream_chain_loops",
+			data: func() []byte {
+				d := bigDoc()
+				off := dirEntryOffset(t, d, "WordDocument")
+				start := binary.LittleEndian.Uint32(d[off+116:])
+				setFAT(d, start+2, start) // third sector points back to the first
+				return d
+			},
+			wantErr: parsers.ErrMalformed, want: "loops",
+		},
+		{
+			name: "directory_chain_loops",
+			data: func() []byte {
+				d := bigDoc()
+				fat, _ := readFAT(d)
+				setFAT(d, fat.dirStart, fat.dirStart)
+				return d
+			},
+			wantErr: parsers.ErrMalformed, want: "directory chain",
+		},
+		{
+			name: "stream_size_absurd",
+			data: func() []byte {
+				d := bigDoc()
+				off := dirEntryOffset(t, d, "WordDocument")
+				binary.LittleEndian.PutUint32(d[off+120:], 0x7FFFFFF0)
+				return d
+			},
+			wantErr: parsers.ErrMalformed, want: "declares",
+		},
+		{
+			name: "fat_sector_outside_file",
+			data: func() []byte {
+				d := bigDoc()
+				binary.LittleEndian.PutUint32(d[0x4C:], 0x00FFFFFF)
+				return d
+			},
+			wantErr: parsers.ErrMalformed,
+		},
+		{
+			name: "dir_stream_absurd_sizes",
+			data: func() []byte {
+				s := vbaStreams(t, "Macros", vba.ProjectSpec{Modules: []vba.ModuleSpec{{Name: "M", Code: "x"}}})
+				var dir []byte
+				dir = binary.LittleEndian.AppendUint16(dir, 0x0001)
+				dir = binary.LittleEndian.AppendUint32(dir, 4)
+				dir = binary.LittleEndian.AppendUint32(dir, 1)
+				dir = binary.LittleEndian.AppendUint16(dir, 0x0019) // MODULENAME
+				dir = binary.LittleEndian.AppendUint32(dir, 0xFFFFFF00)
+				s["Macros/VBA/dir"] = vba.Compress(dir)
+				return buildCFB(s)
+			},
+			wantErr: parsers.ErrMalformed, want: "VBA project",
+		},
+		{
+			name: "dir_stream_not_compressed",
+			data: func() []byte {
+				s := vbaStreams(t, "Macros", vba.ProjectSpec{Modules: []vba.ModuleSpec{{Name: "M", Code: "x"}}})
+				s["Macros/VBA/dir"] = bytes.Repeat([]byte{0xAB}, 300)
+				return buildCFB(s)
+			},
+			wantErr: parsers.ErrMalformed, want: "VBA project",
+		},
+		{
+			name: "module_bomb",
+			data: func() []byte {
+				s := vbaStreams(t, "Macros", vba.ProjectSpec{Modules: []vba.ModuleSpec{{Name: "M", Code: "x"}}})
+				chunk := vba.Compress(bytes.Repeat([]byte{'A'}, 4096))[1:]
+				b := append(make([]byte, 64), 0x01)
+				for range 30000 {
+					b = append(b, chunk...)
+				}
+				s["Macros/VBA/M"] = b
+				return buildCFB(s)
+			},
+			limits:  func(l *parsers.Limits) { l.MaxArtifactBytes = 4 * parsers.MiB },
+			wantErr: parsers.ErrTooLarge,
+		},
+		{
+			name: "more_entries_than_listed",
+			data: func() []byte {
+				m := map[string][]byte{}
+				for i := range 60 {
+					m[fmt.Sprintf("S%02d", i)] = []byte("x")
+				}
+				return buildCFB(m)
+			},
+			limits:  func(l *parsers.Limits) { l.MaxEntries = 20 },
+			wantErr: parsers.ErrMalformed, want: "more than 20 directory entries",
+		},
+		{
+			name: "directory_too_large",
+			data: func() []byte {
+				m := map[string][]byte{}
+				for i := range 200 {
+					m[fmt.Sprintf("S%03d", i)] = []byte("x")
+				}
+				return buildCFB(m)
+			},
+			limits:  func(l *parsers.Limits) { l.MaxEntries = 2 },
+			wantErr: parsers.ErrTooMany,
+		},
+		{
+			name: "difat_chain_loops",
+			data: func() []byte {
+				d := bigDoc()
+				// Claim two DIFAT sectors starting at the directory sector, whose
+				// last entry (the DIFAT "next" pointer) points to itself.
+				fat, _ := readFAT(d)
+				binary.LittleEndian.PutUint32(d[0x44:], fat.dirStart)
+				binary.LittleEndian.PutUint32(d[0x48:], 2)
+				binary.LittleEndian.PutUint32(d[0x2C:], 300)
+				sec := int(fat.dirStart+1) * 512
+				binary.LittleEndian.PutUint32(d[sec+508:], fat.dirStart)
+				return d
+			},
+			wantErr: parsers.ErrMalformed,
+		},
+		{
+			name:    "garbage_after_magic",
+			data:    func() []byte { return append(append([]byte{}, Magic...), bytes.Repeat([]byte{0xFF}, 2000)...) },
+			wantErr: parsers.ErrMalformed,
+		},
+		{
+			name:    "header_only",
+			data:    func() []byte { return bigDoc()[:512] },
+			wantErr: parsers.ErrMalformed,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := parsers.DefaultLimits()
+			if tt.limits != nil {
+				tt.limits(&l)
+			}
+			start := time.Now()
+			rec, err := parsertest.RunLimits(t, New(), "x.doc", "ole", tt.data(), l)
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %v", time.Since(start))
+			}
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.want != "" {
+				fs := findingsOf(rec, "ole.malformed")
+				if len(fs) == 0 || !strings.Contains(fs[0].Detail, tt.want) {
+					t.Errorf("ole.malformed %+v, want detail with %q", fs, tt.want)
+				}
+			}
+		})
+	}
+}
+
+// TestParse_truncated cuts generated and corpus documents at many points:
+// the parser must never panic and must classify its errors.
+func TestParse_truncated(t *testing.T) {
+	docs := map[string][]byte{"emotet_sample": emotetSample(t)}
+	if root, ok := corpusRootOK(t); ok {
+		for _, f := range []string{
+			"oletools/tests/test-data/olevba/sample_with_vba.ppt",
+			"oletools/tests/test-data/encrypted/autostart-encrypt-standardpassword.xls",
+			"oletools/tests/test-data/encrypted/autostart-encrypt-standardpassword.xlsm",
+			"oletools/tests/test-data/oleobj/sample_with_lnk_file.doc",
+		} {
+			if b, err := os.ReadFile(filepath.Join(root, f)); err == nil {
+				docs[filepath.Base(f)] = b
+			}
+		}
+	}
+	names := make([]string, 0, len(docs))
+	for name := range docs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	seed := int64(7)
+	if v := os.Getenv("OLE_TRUNC_SEED"); v != "" {
+		fmt.Sscan(v, &seed)
+	}
+	rng := rand.New(rand.NewSource(seed))
+	for _, name := range names {
+		data := docs[name]
+		cuts := []int{0, 8, 511, 512, 513, 1024, len(data) / 3, len(data) / 2, len(data) - 1}
+		for range 10 {
+			cuts = append(cuts, rng.Intn(len(data)))
+		}
+		for _, cut := range cuts {
+			rec, err := parsertest.Run(t, New(), name, "ole", data[:cut])
+			if !errClassOK(err) {
+				t.Errorf("%s cut at %d: unclassified error %v", name, cut, err)
+			}
+			if err != nil && !rec.HasFinding("ole.malformed") && !errors.Is(err, parsers.ErrUnsupported) {
+				t.Errorf("%s cut at %d: error %v without ole.malformed", name, cut, err)
+			}
+		}
+		// Random byte flips.
+		for range 20 {
+			b := append([]byte{}, data...)
+			for range 8 {
+				b[rng.Intn(len(b))] = byte(rng.Intn(256))
+			}
+			if _, err := parsertest.Run(t, New(), name, "ole", b); !errClassOK(err) {
+				t.Errorf("%s flipped: unclassified error %v", name, err)
+			}
+		}
+	}
+}
+
+func corpusRootOK(t *testing.T) (string, bool) {
+	ok := true
+	var root string
+	t.Run("locate_corpus", func(t *testing.T) {
+		defer func() {
+			if t.Skipped() {
+				ok = false
+			}
+		}()
+		root = corpusRoot(t)
+	})
+	return root, ok && root != ""
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add(emotetSample(f))
+	f.Add(buildCFB(vbaStreams(f, "", vba.ProjectSpec{CodePage: 932, Locked: true, Modules: []vba.ModuleSpec{
+		{Name: "ThisWorkbook", Kind: vba.KindDocument, Code: "Private Sub Workbook_Open()\nEnd Sub"}}})))
+	f.Add(buildCFB(map[string][]byte{"EncryptionInfo": {4, 0, 4, 0, 0x40, 0, 0, 0}, "EncryptedPackage": make([]byte, 64)}))
+	f.Add(buildCFB(map[string][]byte{"Workbook": {0x09, 0x08, 0x02, 0x00, 0, 0, 0x2F, 0x00, 0x06, 0x00, 0, 0, 1, 2, 3, 4}}))
+	f.Add(Magic)
+	// Small corpus files, read in place when the shared corpus is present.
+	if dir, err := os.Getwd(); err == nil {
+		root := filepath.Join(dir, "..", "..", "..", "shared", "corpus")
+		for _, name := range []string{
+			"oletools/tests/test-data/olevba/sample_with_vba.ppt",
+			"oletools/tests/test-data/encrypted/autostart-encrypt-standardpassword.xls",
+			"oletools/tests/test-data/oleobj/sample_with_lnk_file.doc",
+			"msoffcrypto-tool/tests/inputs/rc4cryptoapi_password.doc",
+		} {
+			if b, err := os.ReadFile(filepath.Join(root, name)); err == nil && len(b) < 200_000 {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		l := parsers.DefaultLimits()
+		l.MaxArtifactBytes = 8 * parsers.MiB
+		l.MaxTotalBytes = 16 * parsers.MiB
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		a := &parsers.Artifact{ID: "1", Name: "f.doc", Type: "ole", Size: int64(len(data))}
+		in := &parsers.Input{Artifact: a, Data: data, Budget: parsers.NewBudget(ctx, l), Env: parsertest.Env{"infected"}}
+		rec := &parsertest.Recorder{}
+		err := New().Parse(ctx, in, rec)
+		if !errClassOK(err) {
+			t.Fatalf("unclassified error: %v", err)
+		}
+		for _, fd := range rec.Findings {
+			if !strings.HasPrefix(fd.Code, "ole.") || fd.Detail == "" {
+				t.Fatalf("bad finding %+v", fd)
+			}
+		}
+		for _, c := range rec.Children {
+			if c.Name == "" || (c.Type == "vba" && !c.Text) {
+				t.Fatalf("bad child %q type %q", c.Name, c.Type)
+			}
+		}
+	})
+}
