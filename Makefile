@@ -34,21 +34,43 @@ demo: build
 test: deps
 	@test -z "$$(gofmt -l cmd pipeline parsers rules samples)" || { echo "gofmt needed:"; gofmt -l cmd pipeline parsers rules samples; exit 1; }
 	$(GO) vet ./...
+	$(GO) run ./samples/gen -check
 	$(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(CI_FUZZTIME)
 
 vet:
 	$(GO) vet ./...
 
+# fuzz runs every fuzz target (one per parser, plus the whole pipeline) for
+# FUZZTIME each; `make test` runs them briefly (CI_FUZZTIME). Crashers land
+# in the package's testdata/fuzz and stay as regression inputs.
 FUZZTIME ?= 60s
+CI_FUZZTIME ?= 2s
 fuzz: deps
-	@for pkg in $$($(GO) list ./...); do \
+	@for pkg in $$($(GO) list ./parsers/... ./pipeline/...); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
-			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			echo "== fuzz $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg >/tmp/fuzz.$$$$.log 2>&1 || { cat /tmp/fuzz.$$$$.log; rm -f /tmp/fuzz.$$$$.log; exit 1; }; \
+			tail -1 /tmp/fuzz.$$$$.log; rm -f /tmp/fuzz.$$$$.log; \
 		done; \
 	done
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./pipeline/
+
+# bench-peers generates the mixed benchmark corpus (BENCH_SIZE MB) and
+# measures, in one run, triage's CLI batch mode and pipeline API against
+# clamscan (with triage's rules), the yara CLI and sha256sum on the same
+# bytes; it prints the ratios and the command to reproduce.
+BENCH_SIZE ?= 100
+.PHONY: bench-peers
+bench-peers: build
+	@missing=""; for p in clamav yara; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	./$(BIN) bench --size $(BENCH_SIZE)
 
 samples:
 	$(GO) run ./samples/gen
