@@ -36,9 +36,9 @@ rule IQY_Remote_Payload_URL
 rule IQY_DDE_Formula
 {
     meta:
-        description = "Web-query content carrying an Excel DDE formula that starts cmd/powershell/mshta (what an IQY's URL returned in the 2018 wave)"
+        description = "Web-query content carrying an Excel DDE formula that starts cmd/powershell/mshta (what an IQY's URL returned in the 2018 wave): an execution primitive, malicious on its own"
         campaign = "iqy"
-        severity = "high"
+        severity = "critical"
         attack = "T1559.002, T1059.001"
         reference = "https://trendmicro.com/en_gb/research/18/h/iqy-and-powershell-abused-by-spam-campaign-to-infect-users-in-japan-with-bebloh-and-ursnif.html"
         author = "triage"

@@ -35,5 +35,5 @@ rule JAR_jRAT_Config_Resource
         $c5 = "key.dat"
         $c6 = "enc.dat"
     condition:
-        filetype == "jar" and 2 of them
+        filetype == "jar" and ($c1 or $c2 or $c3 or ($c5 and $c6) or ($c4 and $c5 and $c6))
 }

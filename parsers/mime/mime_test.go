@@ -197,3 +197,28 @@ func TestParse_mailSignals(t *testing.T) {
 }
 
 func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// TestParamValue_rfc2231ContinuationsInISO2022JP: Go's mime package drops
+// the first section of a continued extended parameter in a non-UTF-8
+// charset; triage must keep the whole name.
+func TestParamValue_rfc2231ContinuationsInISO2022JP(t *testing.T) {
+	name := "20200129_新型コロナウイルス通知.doc"
+	jis := iso2022(t, name)
+	var pct strings.Builder
+	for _, b := range []byte(jis) {
+		fmt.Fprintf(&pct, "%%%02X", b)
+	}
+	enc := pct.String()
+	half := len(enc) / 2
+	for half%3 != 0 {
+		half--
+	}
+	raw := "attachment; filename*0*=ISO-2022-JP''" + enc[:half] + "; filename*1*=" + enc[half:]
+	got, src, ok := paramValue(raw, "filename")
+	if !ok || got != name || src != "rfc2231" {
+		t.Errorf("paramValue = %q (%s, %v), want %q", got, src, ok, name)
+	}
+	if got, _, _ := paramValue(`attachment; filename="plain name.pdf"`, "filename"); got != "plain name.pdf" {
+		t.Errorf("plain parameter = %q", got)
+	}
+}

@@ -18,12 +18,14 @@ import (
 // charset (Go's mime package only accepts UTF-8 and US-ASCII there) and
 // RFC 2231 continuations. src is "rfc2231" for extended values.
 func paramValue(raw, key string) (val, src string, ok bool) {
-	if _, params, err := stdmime.ParseMediaType(raw); err == nil {
-		if v, found := params[key]; found && v != "" {
-			if !strings.Contains(strings.ToLower(raw), key+"*") {
+	// Go's parser is right for plain parameters but drops RFC 2231 sections
+	// in charsets other than UTF-8 (ISO-2022-JP continuations lose their
+	// first part): extended parameters are always read by the scan below.
+	if !strings.Contains(strings.ToLower(raw), key+"*") {
+		if _, params, err := stdmime.ParseMediaType(raw); err == nil {
+			if v, found := params[key]; found && v != "" {
 				return v, "", true
 			}
-			return v, "rfc2231", true
 		}
 	}
 	// Manual scan: split on ';' outside quotes.

@@ -121,9 +121,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// allSamples is the full list: the core samples and the Office ones.
+// allSamples is the full list: the core samples, the Office ones and the
+// ones written to close rule-coverage gaps.
 func allSamples() []Sample {
-	return append(coreSamples(), officeSamples()...)
+	return append(append(coreSamples(), officeSamples()...), gapSamples()...)
 }
 
 // moduleRoot walks up from the working directory to the directory holding

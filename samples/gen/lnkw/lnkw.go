@@ -3,8 +3,9 @@
 // StringData strings in UTF-16LE, and the environment-variable blocks that
 // Explorer writes for %VAR% targets and icons.
 //
-// Only what the samples need is written: no LinkTargetIDList, no network
-// location, no tracker or property-store blocks.
+// Only what the samples need is written: no LinkTargetIDList, no tracker
+// or property-store blocks. A network target (a UNC share) is written as a
+// LinkInfo CommonNetworkRelativeLink.
 package lnkw
 
 import (
@@ -49,8 +50,14 @@ const (
 	IconEnvironmentBlock     = 0xa0000007
 )
 
-// FileAttributeArchive is FILE_ATTRIBUTE_ARCHIVE.
-const FileAttributeArchive = 0x20
+// File attributes of the target.
+const (
+	FileAttributeDirectory = 0x10
+	FileAttributeArchive   = 0x20
+)
+
+// NetworkProviderLanMan is WNNC_NET_LANMAN, the SMB network provider.
+const NetworkProviderLanMan = 0x00020000
 
 // Link describes one shortcut. Empty strings are left out (and their flag
 // bit cleared).
@@ -80,12 +87,21 @@ type Link struct {
 	VolumeLabel string
 	DriveSerial uint32
 	DriveType   uint32 // 3 = DRIVE_FIXED when zero
+	// NetName, when set, is a UNC share (\\server\share) written as a
+	// CommonNetworkRelativeLink (LanMan provider), and PathSuffix is the
+	// CommonPathSuffix below it (e.g. Reports). A link needs a local base
+	// path, a network name or a relative path.
+	NetName    string
+	PathSuffix string
 }
 
 // Bytes renders the link.
 func (l *Link) Bytes() ([]byte, error) {
-	if l.LocalBasePath == "" && l.RelativePath == "" {
-		return nil, errors.New("lnkw: neither a local base path nor a relative path")
+	if l.LocalBasePath == "" && l.NetName == "" && l.RelativePath == "" {
+		return nil, errors.New("lnkw: no local base path, network name or relative path")
+	}
+	if l.PathSuffix != "" && l.NetName == "" {
+		return nil, errors.New("lnkw: a path suffix needs a network name")
 	}
 	var flags uint32 = IsUnicode
 	strs := []struct {
@@ -103,7 +119,7 @@ func (l *Link) Bytes() ([]byte, error) {
 			flags |= s.flag
 		}
 	}
-	if l.LocalBasePath != "" {
+	if l.LocalBasePath != "" || l.NetName != "" {
 		flags |= HasLinkInfo
 	}
 	if l.EnvTarget != "" {
@@ -138,6 +154,9 @@ func (l *Link) Bytes() ([]byte, error) {
 
 	if flags&HasLinkInfo != 0 {
 		info, err := l.linkInfo()
+		if l.LocalBasePath == "" {
+			info, err = l.networkLinkInfo()
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -215,6 +234,47 @@ func (l *Link) linkInfo() ([]byte, error) {
 	b = append(b, 0)
 	b = append(b, 0) // CommonPathSuffix: empty
 	return b, nil
+}
+
+// networkLinkInfo renders a LinkInfo with only
+// CommonNetworkRelativeLinkAndPathSuffix, as Explorer writes for a
+// shortcut to a folder on a share: the CommonNetworkRelativeLink (flag
+// ValidNetType, the LanMan provider, NetName) then the CommonPathSuffix.
+func (l *Link) networkLinkInfo() ([]byte, error) {
+	net, err := ansi(l.NetName)
+	if err != nil {
+		return nil, fmt.Errorf("lnkw: network name: %w", err)
+	}
+	suffix, err := ansi(l.PathSuffix)
+	if err != nil {
+		return nil, fmt.Errorf("lnkw: path suffix: %w", err)
+	}
+	le := binary.LittleEndian
+	const cnrlHeader = 0x14
+	var cnrl []byte
+	cnrl = le.AppendUint32(cnrl, uint32(cnrlHeader+len(net)+1)) // size: header and NetName
+	cnrl = le.AppendUint32(cnrl, 2)                             // ValidNetType
+	cnrl = le.AppendUint32(cnrl, cnrlHeader)                    // NetNameOffset
+	cnrl = le.AppendUint32(cnrl, 0)                             // DeviceNameOffset (no ValidDevice)
+	cnrl = le.AppendUint32(cnrl, NetworkProviderLanMan)
+	cnrl = append(cnrl, net...)
+	cnrl = append(cnrl, 0)
+
+	const headerSize = 0x1c
+	netOff := headerSize
+	suffixOff := netOff + len(cnrl)
+	size := suffixOff + len(suffix) + 1
+	var b []byte
+	b = le.AppendUint32(b, uint32(size))
+	b = le.AppendUint32(b, headerSize)
+	b = le.AppendUint32(b, 2) // CommonNetworkRelativeLinkAndPathSuffix
+	b = le.AppendUint32(b, 0) // VolumeIDOffset
+	b = le.AppendUint32(b, 0) // LocalBasePathOffset
+	b = le.AppendUint32(b, uint32(netOff))
+	b = le.AppendUint32(b, uint32(suffixOff))
+	b = append(b, cnrl...)
+	b = append(b, suffix...)
+	return append(b, 0), nil
 }
 
 // envBlock renders an EnvironmentVariableDataBlock or

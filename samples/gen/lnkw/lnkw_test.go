@@ -158,9 +158,50 @@ func TestBytes(t *testing.T) {
 	}
 }
 
+// TestNetworkLink reads back a shortcut to a folder on a share: LinkInfo
+// with only a CommonNetworkRelativeLink and the path suffix.
+func TestNetworkLink(t *testing.T) {
+	l := Link{NetName: `\\srv.corp.example\share`, PathSuffix: "Reports", FileAttributes: FileAttributeDirectory,
+		IconLocation: `%SystemRoot%\System32\shell32.dll`, IconIndex: 3}
+	b, err := l.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	if flags := le.Uint32(b[20:]); flags != IsUnicode|HasLinkInfo|HasIconLocation|HasExpIcon {
+		t.Errorf("flags %#x", flags)
+	}
+	info := b[HeaderSize:]
+	size := le.Uint32(info)
+	info = info[:size]
+	type li struct {
+		HeaderSize, Flags, VolOff, BaseOff uint32
+		CNRLSize, CNRLFlags, NetOff        uint32
+		DevOff, Provider                   uint32
+		NetName, Suffix                    string
+	}
+	cnrl := info[le.Uint32(info[20:]):]
+	cstr := func(b []byte) string { return string(b[:bytes.IndexByte(b, 0)]) }
+	got := li{le.Uint32(info[4:]), le.Uint32(info[8:]), le.Uint32(info[12:]), le.Uint32(info[16:]),
+		le.Uint32(cnrl), le.Uint32(cnrl[4:]), le.Uint32(cnrl[8:]), le.Uint32(cnrl[12:]), le.Uint32(cnrl[16:]),
+		cstr(cnrl[le.Uint32(cnrl[8:]):]), cstr(info[le.Uint32(info[24:]):])}
+	want := li{0x1c, 2, 0, 0, 0x14 + uint32(len(l.NetName)) + 1, 2, 0x14, 0, NetworkProviderLanMan, l.NetName, "Reports"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("LinkInfo (-want +got):\n%s", diff)
+	}
+	if int(size) != 0x1c+int(got.CNRLSize)+len("Reports")+1 {
+		t.Errorf("LinkInfo size %d", size)
+	}
+	if a := le.Uint32(b[24:]); a != FileAttributeDirectory {
+		t.Errorf("attributes %#x", a)
+	}
+}
+
 func TestBytesErrors(t *testing.T) {
 	for _, l := range []Link{
 		{},
+		{RelativePath: `.\x`, PathSuffix: "Reports"},
+		{NetName: `\\サーバ\share`},
 		{LocalBasePath: `C:\データ\x.exe`},
 		{LocalBasePath: `C:\x.exe`, EnvTarget: string(bytes.Repeat([]byte("a"), 300))},
 	} {

@@ -658,6 +658,31 @@ func TestXlsm(t *testing.T) {
 	}
 }
 
+// TestRTFClass embeds an object of another class (Equation Editor) and
+// rejects class names that would break the RTF.
+func TestRTFClass(t *testing.T) {
+	rtf, err := RTF(RTFOptions{Paragraphs: []string{"x"}, Class: "Equation.3", Native: make([]byte, 28)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(rtf)
+	if !strings.Contains(s, `{\*\objclass Equation.3}`) || strings.Contains(s, "Package") {
+		t.Errorf("object class not written: %q", s)
+	}
+	// "Equation.3" in hex, as the OLE1 class name of the object data.
+	if !strings.Contains(strings.Join(strings.Fields(s), ""), "0b0000004571756174696f6e2e3300") {
+		t.Error("OLE1 class name missing from objdata")
+	}
+	if strings.Count(s, "{") != strings.Count(s, "}") {
+		t.Error("unbalanced RTF")
+	}
+	for _, bad := range []string{"Equation}", `Eq\x`, "Equation 3"} {
+		if _, err := RTF(RTFOptions{Class: bad}); err == nil {
+			t.Errorf("class %q accepted", bad)
+		}
+	}
+}
+
 var rtfCtrl = regexp.MustCompile(`\\[a-z]+-?[0-9]* ?`)
 
 func TestRTF(t *testing.T) {

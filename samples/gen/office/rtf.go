@@ -8,12 +8,19 @@ import (
 	"triage/samples/gen/office/ole"
 )
 
-// RTFOptions describes an RTF document with one embedded OLE1 object.
+// RTFOptions describes an RTF document with one embedded OLE1 object: an
+// OLE Package by default, or any class given by Class.
 type RTFOptions struct {
 	Paragraphs []string // body text; non-ASCII is written as \uN? escapes
 	// Package is embedded as an OLE1 "Package" object (\objemb, \objclass
 	// Package, \objdata holding the OLE1 EmbeddedObject in hex).
 	Package ole.Package
+	// Class, when set, embeds an object of that OLE1 class (for example
+	// "Equation.3") whose native data is Native, instead of Package; the
+	// \result group then shows ResultText.
+	Class      string
+	Native     []byte
+	ResultText string
 	// Obfuscate breaks the \objdata hex with line breaks, tabs and an
 	// unknown control word, as RTF droppers do; RTF readers skip all three.
 	Obfuscate bool
@@ -27,8 +34,15 @@ func RTF(o RTFOptions) ([]byte, error) {
 	for _, p := range o.Paragraphs {
 		sb.WriteString(`\pard\f0\fs22 ` + rtfText(p) + `\par` + "\r\n")
 	}
-	obj := ole.OLE1Object("Package", o.Package.Native())
-	sb.WriteString(`{\object\objemb\objw1440\objh960{\*\objclass Package}{\*\objdata` + "\r\n")
+	class, native, result := "Package", o.Package.Native(), o.Package.Label
+	if o.Class != "" {
+		if strings.ContainsAny(o.Class, "{}\\ \r\n") {
+			return nil, fmt.Errorf("office: RTF object class %q", o.Class)
+		}
+		class, native, result = o.Class, o.Native, o.ResultText
+	}
+	obj := ole.OLE1Object(class, native)
+	sb.WriteString(`{\object\objemb\objw1440\objh960{\*\objclass ` + class + `}{\*\objdata` + "\r\n")
 	hex := fmt.Sprintf("%x", obj)
 	for i := 0; i < len(hex); i += 64 {
 		line := hex[i:min(i+64, len(hex))]
@@ -42,7 +56,7 @@ func RTF(o RTFOptions) ([]byte, error) {
 		}
 		sb.WriteString(line + "\r\n")
 	}
-	sb.WriteString(`}{\result\pard\f0\fs22 ` + rtfText(o.Package.Label) + `\par}}` + "\r\n")
+	sb.WriteString(`}{\result\pard\f0\fs22 ` + rtfText(result) + `\par}}` + "\r\n")
 	sb.WriteString(`\pard\par` + "\r\n}\r\n")
 	return []byte(sb.String()), nil
 }
