@@ -196,8 +196,8 @@ var (
 // textKind classifies text-like content.
 func textKind(b []byte, name string) string {
 	head := b
-	if len(head) > 64*1024 {
-		head = head[:64*1024]
+	if len(head) > 16*1024 {
+		head = head[:16*1024]
 	}
 	// UTF-16LE text (BOM) is decoded for classification only.
 	if bytes.HasPrefix(head, []byte{0xff, 0xfe}) {
@@ -248,6 +248,11 @@ func textKind(b []byte, name string) string {
 	if htmlRE.MatchString(trim) && strings.Count(lower, "<") > 3 && (strings.Contains(lower, "</") || strings.Contains(lower, "<script")) {
 		return HTML
 	}
+	if !codeLike(lower) {
+		// Prose: none of the tokens every script dialect needs. Skipping
+		// the dialect expressions keeps detection cheap on mail bodies.
+		return Text
+	}
 	if bt := batRE.FindAllStringIndex(s, 8); len(bt) >= 2 || strings.HasPrefix(strings.ToLower(trim), "@echo off") {
 		return BAT
 	}
@@ -270,6 +275,20 @@ func textKind(b []byte, name string) string {
 		return PS1
 	}
 	return Text
+}
+
+// codeTokens are substrings (lowercase) of which any script has at least
+// one: assignment, statement ends, blocks, variables, WSH objects, batch
+// keywords.
+var codeTokens = []string{"=", ";", "{", "$", "wscript", "createobject", "msgbox", "@echo", "goto", "rem ", "call ", "echo ", "dim ", "sub ", "function", "powershell", "invoke-", "write-", "iex"}
+
+func codeLike(lower string) bool {
+	for _, t := range codeTokens {
+		if strings.Contains(lower, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // dialectByName picks JScript or VBScript for content valid in both.

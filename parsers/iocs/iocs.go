@@ -10,10 +10,6 @@ import (
 	"strings"
 )
 
-// urlRE matches URLs with the schemes malspam uses. It stops at whitespace,
-// quotes and angle brackets, which end a URL in text, HTML and code.
-var urlRE = regexp.MustCompile(`(?i)\b(?:https?|ftp|hxxps?|file|smb)://[^\s"'<>\x60\\^{}|\x00-\x1f\x7f]+`)
-
 var ipRE = regexp.MustCompile(`\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b`)
 
 // MaxURLs bounds the URLs returned for one text.
@@ -22,7 +18,7 @@ const MaxURLs = 1000
 // URLs returns the URLs in s, in order of appearance, deduplicated, with
 // trailing punctuation that ends a sentence or a code expression removed.
 func URLs(s string) []string {
-	raw := urlRE.FindAllString(s, MaxURLs)
+	raw := findURLs(s, MaxURLs)
 	seen := make(map[string]bool, len(raw))
 	var out []string
 	for _, u := range raw {
@@ -37,6 +33,52 @@ func URLs(s string) []string {
 		out = append(out, u)
 	}
 	return out
+}
+
+var schemes = map[string]bool{"http": true, "https": true, "ftp": true, "hxxp": true, "hxxps": true, "file": true, "smb": true}
+
+// findURLs is urlRE.FindAllString without the regular expression: it
+// anchors on "://", which is much faster on long bodies.
+func findURLs(s string, max int) []string {
+	var out []string
+	off := 0
+	for len(out) < max {
+		i := strings.Index(s[off:], "://")
+		if i < 0 {
+			break
+		}
+		i += off
+		// The scheme: letters right before "://", preceded by a non-word byte.
+		j := i
+		for j > 0 && i-j < 6 && isLetter(s[j-1]) {
+			j--
+		}
+		end := i + 3
+		for end < len(s) && urlByte(s[end]) {
+			end++
+		}
+		off = end
+		if j == i || (j > 0 && isWord(s[j-1])) || !schemes[strings.ToLower(s[j:i])] || end == i+3 {
+			continue
+		}
+		out = append(out, s[j:end])
+	}
+	return out
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+func isWord(c byte) bool   { return isLetter(c) || c >= '0' && c <= '9' || c == '_' }
+
+// urlByte reports whether c may continue a URL: what urlRE's class allows.
+func urlByte(c byte) bool {
+	if c <= 0x20 || c == 0x7f {
+		return false
+	}
+	switch c {
+	case '"', '\'', '<', '>', '`', '\\', '^', '{', '}', '|':
+		return false
+	}
+	return true
 }
 
 // TrimURL removes punctuation that ends a sentence or code around a URL:

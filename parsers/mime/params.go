@@ -188,6 +188,19 @@ var (
 	pwLine   = regexp.MustCompile(`(?i)` + pwWords)
 )
 
+// pwHints are lowercase substrings of every word pwWords matches.
+var pwHints = []string{"pass", "pwd", "pw", "kennwort", "mot de passe", "contraseña", "senha", "hasło", "haslo", "parola", "密码", "密碼", "パスワード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "解凍", "비밀번호"}
+
+func hasHint(line string) bool {
+	l := strings.ToLower(line)
+	for _, k := range pwHints {
+		if strings.Contains(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // Passwords returns candidate passwords named in a text, most likely first.
 func Passwords(text string) []string {
 	var out []string
@@ -203,6 +216,19 @@ func Passwords(text string) []string {
 	if len(text) > 1<<20 {
 		text = text[:1<<20]
 	}
+	// The regular expressions are costly on long bodies; most mail names no
+	// password at all, which a plain substring scan tells cheaply.
+	lower := strings.ToLower(text)
+	named := false
+	for _, k := range pwHints {
+		if strings.Contains(lower, k) {
+			named = true
+			break
+		}
+	}
+	if !named {
+		return nil
+	}
 	for _, m := range pwInline.FindAllStringSubmatch(text, 32) {
 		add(m[1])
 	}
@@ -211,7 +237,7 @@ func Passwords(text string) []string {
 		if i > 5000 || len(out) > 32 {
 			break
 		}
-		if !pwLine.MatchString(l) {
+		if !hasHint(l) || !pwLine.MatchString(l) {
 			continue
 		}
 		// The next non-empty line, if it is a single token.

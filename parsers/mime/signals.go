@@ -148,6 +148,11 @@ func (w *walker) signals(h message.Header, attachments int) {
 		}
 	}
 	body := strings.Join(w.texts, "\n")
+	if len(body) > 4*1024 {
+		// Lures sit at the top of a message; the signals' regular
+		// expressions need not read a long body to its end.
+		body = body[:4*1024]
+	}
 	for _, re := range cs.payment {
 		if m := re.FindString(subj + "\n" + body); m != "" && attachments == 0 {
 			add("mail.payment_request", parsers.Low, fmt.Sprintf("payment request wording %q in a message without attachments (BEC)", m), "T1656")
