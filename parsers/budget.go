@@ -177,31 +177,38 @@ func (b *Budget) ReadAll(r io.Reader, compressed int64) ([]byte, error) {
 	if limit < 0 {
 		limit = 0
 	}
-	var buf []byte
-	chunk := make([]byte, 32*KiB)
+	// Read straight into the buffer's spare capacity, doubling it as it
+	// fills (never past limit+1): no intermediate copies, and memory grows
+	// with what is actually read, never with a declared size.
+	buf := make([]byte, 0, min(limit+1, 64*KiB))
 	var readErr error
-	for int64(len(buf)) <= limit {
+	for {
 		if err := b.Err(); err != nil {
 			readErr = err
 			break
 		}
-		n, err := r.Read(chunk)
-		if n > 0 {
-			take := n
-			if int64(len(buf)+n) > limit {
-				take = int(limit - int64(len(buf)))
-				buf = append(buf, chunk[:take]...)
-				readErr = fmt.Errorf("%w: %s", ErrTooLarge, why)
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
 				break
 			}
-			buf = append(buf, chunk[:take]...)
+			grown := make([]byte, len(buf), min(int64(cap(buf))*2, limit+1))
+			copy(grown, buf)
+			buf = grown
 		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			readErr = err
 			break
+		}
+	}
+	if int64(len(buf)) > limit {
+		buf = buf[:limit]
+		if readErr == nil {
+			readErr = fmt.Errorf("%w: %s", ErrTooLarge, why)
 		}
 	}
 	if err := b.Charge(int64(len(buf))); err != nil && readErr == nil {

@@ -308,6 +308,11 @@ func (r *run) parseError(n *node, parser string, err error) {
 	case errors.Is(err, parsers.ErrLimit):
 		add("limit.size", parsers.Medium, msg)
 	case errors.Is(err, parsers.ErrMalformed):
+		for _, f := range a.Findings {
+			if strings.HasSuffix(f.Code, ".malformed") {
+				return // the parser already said so in its own words
+			}
+		}
 		add(parser+".malformed", parsers.Low, msg)
 	case errors.Is(err, parsers.ErrUnsupported):
 		add(parser+".unsupported", parsers.Info, msg)

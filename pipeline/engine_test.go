@@ -225,3 +225,17 @@ func contains(l []string, s string) bool {
 	}
 	return false
 }
+
+func TestScore_limitsAndMalformationsCountOnce(t *testing.T) {
+	rep := &Report{Artifacts: []*Artifact{{ID: "1", Findings: []parsers.Finding{
+		{Code: "limit.input_size", Severity: parsers.Medium},
+		{Code: "limit.size", Severity: parsers.Medium},
+		{Code: "archive.limit", Severity: parsers.Medium},
+		{Code: "mime.malformed", Severity: parsers.Low},
+		{Code: "zip.malformed", Severity: parsers.Low},
+	}}}}
+	score(rep, &rules.Set{Meta: map[string]rules.Meta{}}, DefaultScoring())
+	if rep.Score != 40 || rep.Verdict != Suspicious {
+		t.Errorf("score %d verdict %s: want 40 suspicious (one limit 30 + one malformation 10)", rep.Score, rep.Verdict)
+	}
+}

@@ -70,10 +70,11 @@ func score(rep *Report, set *rules.Set, sc Scoring) {
 	content, mail := 0, 0
 	for i := range reasons {
 		re := &reasons[i]
-		if counted[re.Rule] {
+		g := scoreGroup(re.Rule)
+		if counted[g] {
 			continue
 		}
-		counted[re.Rule] = true
+		counted[g] = true
 		re.Points = sc.points(re.Severity)
 		if re.Source == "mail" {
 			mail += re.Points
@@ -101,4 +102,19 @@ func score(rep *Report, set *rules.Set, sc Scoring) {
 	default:
 		rep.Verdict = Clean
 	}
+}
+
+// scoreGroup names what a reason counts towards: its own rule or code,
+// except that every limit finding ("limit.*", "<parser>.limit") counts once
+// as "limit" and every malformation ("*.malformed") once as "malformed", so
+// that one oversized or damaged input does not add up to a verdict through
+// the several parsers that notice it.
+func scoreGroup(rule string) string {
+	switch {
+	case strings.HasPrefix(rule, "limit.") || strings.HasSuffix(rule, ".limit"):
+		return "limit"
+	case strings.HasSuffix(rule, ".malformed"):
+		return "malformed"
+	}
+	return rule
 }

@@ -80,6 +80,9 @@ rule Emotet_Caret_PowerShell
         $k8 = "e^l" nocase
         $k9 = "l^l" nocase
     condition:
+        // Text only: 3-byte strings would match at random in large binaries.
+        (filetype == "vba" or filetype == "bat" or filetype == "text" or filetype == "ps1" or
+         filetype == "js" or filetype == "vbs" or filetype == "hta" or filetype == "wsf" or derived) and
         4 of them
 }
 

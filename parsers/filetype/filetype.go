@@ -208,6 +208,14 @@ func textKind(b []byte, name string) string {
 			return IQY
 		}
 	}
+	// A message is judged by its header block alone: a NUL or binary junk
+	// in a body must not hide the whole message from the MIME parser.
+	if hdr := headerBlock(head); len(hdr) > 0 && looksText(hdr) && isEML(string(hdr)) {
+		if isMHT(string(head)) {
+			return MHT
+		}
+		return EML
+	}
 	if !looksText(head) {
 		return Binary
 	}
@@ -348,6 +356,16 @@ func looksUTF16LE(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// headerBlock returns the bytes up to the first empty line (or all of b).
+func headerBlock(b []byte) []byte {
+	for _, sep := range [][]byte{[]byte("\r\n\r\n"), []byte("\n\n")} {
+		if i := bytes.Index(b, sep); i >= 0 {
+			return b[:i+len(sep)]
+		}
+	}
+	return b
 }
 
 func isEML(s string) bool {
