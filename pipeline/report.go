@@ -91,6 +91,9 @@ type Artifact struct {
 // (Config.KeepData), else nil.
 func (a *Artifact) Data() []byte { return a.data }
 
+// DropData releases the artifact's bytes once they are no longer needed.
+func (a *Artifact) DropData() { a.data = nil }
+
 // IOCs are deduplicated indicators from every artifact.
 type IOCs struct {
 	URLs    []string `json:"urls"`

@@ -122,11 +122,23 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *jobs < 1 {
 		*jobs = 1
 	}
-	results := triageAll(ctx, eng, files, stdin, *jobs)
 	worst := exitClean
 	enc := json.NewEncoder(stdout)
 	enc.SetEscapeHTML(false)
-	for i, res := range results {
+	failed := false
+	// Results are printed in input order as soon as they and all earlier
+	// ones are done; extraction happens in the worker, so no artifact bytes
+	// wait for the printer.
+	triageAll(ctx, eng, files, stdin, *jobs, func(i int, res *result) {
+		if *extractDir != "" && res.rep != nil {
+			if err := extract(*extractDir, i, len(files), res.rep); err != nil {
+				res.err = fmt.Errorf("extract: %w", err)
+			}
+			for _, a := range res.rep.Artifacts {
+				a.DropData()
+			}
+		}
+	}, func(i int, res *result) {
 		code := exitError
 		if res.err != nil {
 			fmt.Fprintf(stderr, "triage: %s: %v\n", res.name, res.err)
@@ -136,19 +148,13 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			if *asJSON {
 				if err := enc.Encode(res.rep); err != nil {
 					fmt.Fprintf(stderr, "triage: %v\n", err)
-					return exitError
+					failed = true
 				}
 			} else {
 				if i > 0 {
 					fmt.Fprintln(stdout)
 				}
 				printReport(stdout, res.rep)
-			}
-			if *extractDir != "" {
-				if err := extract(*extractDir, i, len(results), res.rep); err != nil {
-					fmt.Fprintf(stderr, "triage: extract: %v\n", err)
-					code = exitError
-				}
 			}
 		}
 		if res.err != nil {
@@ -157,6 +163,9 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if rank(code) > rank(worst) {
 			worst = code
 		}
+	})
+	if failed {
+		return exitError
 	}
 	return worst
 }
@@ -220,26 +229,44 @@ type result struct {
 	err  error
 }
 
-// triageAll judges files with a bounded worker pool; results keep input order.
-func triageAll(ctx context.Context, eng *pipeline.Engine, files []string, stdin io.Reader, jobs int) []result {
-	results := make([]result, len(files))
-	idx := make(chan int)
-	var wg sync.WaitGroup
+// triageAll judges files with a bounded worker pool. work runs in the
+// worker right after each input; emit runs in input order, one at a time.
+// Workers run at most 4*jobs inputs ahead of the printer, so memory stays
+// bounded however many inputs there are.
+func triageAll(ctx context.Context, eng *pipeline.Engine, files []string, stdin io.Reader, jobs int, work, emit func(int, *result)) {
+	var (
+		mu      sync.Mutex
+		pending = map[int]*result{}
+		next    int
+		ahead   = make(chan struct{}, 4*jobs)
+		idx     = make(chan int)
+		wg      sync.WaitGroup
+	)
 	for w := 0; w < jobs && w < len(files); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range idx {
-				results[i] = triageOne(ctx, eng, files[i], stdin)
+				res := triageOne(ctx, eng, files[i], stdin)
+				work(i, &res)
+				mu.Lock()
+				pending[i] = &res
+				for r, ok := pending[next]; ok; r, ok = pending[next] {
+					delete(pending, next)
+					emit(next, r)
+					next++
+					<-ahead
+				}
+				mu.Unlock()
 			}
 		}()
 	}
 	for i := range files {
+		ahead <- struct{}{}
 		idx <- i
 	}
 	close(idx)
 	wg.Wait()
-	return results
 }
 
 func triageOne(ctx context.Context, eng *pipeline.Engine, name string, stdin io.Reader) result {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestRun_exitCodesAndJSON(t *testing.T) {
+	samples := filepath.Join("..", "..", "samples")
+	mal := filepath.Join(samples, "malicious", "iqy-jp-photo", "input.eml")
+	sus := filepath.Join(samples, "suspicious", "bec-ceo-transfer", "input.eml")
+	cln := filepath.Join(samples, "clean", "plain-reply", "input.eml")
+	for _, tt := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{cln}, exitClean},
+		{[]string{sus}, exitSuspicious},
+		{[]string{mal}, exitMalicious},
+		{[]string{cln, mal, sus}, exitMalicious},
+		{[]string{mal, "/nonexistent/file.eml"}, exitError},
+		{[]string{"--no-such-flag", cln}, exitError},
+		{[]string{}, exitError},
+	} {
+		if code, _, stderr := runCLI(t, "", tt.args...); code != tt.want {
+			t.Errorf("triage %v = %d, want %d (stderr %q)", tt.args, code, tt.want, stderr)
+		}
+	}
+	// JSON Lines, in input order, for several inputs.
+	code, out, _ := runCLI(t, "", "--json", "--jobs", "2", mal, cln, sus)
+	if code != exitMalicious {
+		t.Errorf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d JSON lines, want 3", len(lines))
+	}
+	for i, want := range []string{"malicious", "clean", "suspicious"} {
+		var r struct {
+			Verdict string `json:"verdict"`
+		}
+		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil || r.Verdict != want {
+			t.Errorf("line %d: verdict %q (%v), want %s", i, r.Verdict, err, want)
+		}
+	}
+}
+
+func TestRun_stdinBareFileAndExtract(t *testing.T) {
+	iqy := "WEB\r\n1\r\nhttp://127.0.0.1:9/regress/q.html\r\n"
+	code, out, _ := runCLI(t, iqy, "-")
+	if code == exitClean || !strings.Contains(out, "[iqy,") {
+		t.Errorf("bare IQY on stdin: exit %d, output %q", code, out)
+	}
+	dir := t.TempDir()
+	src := filepath.Join("..", "..", "samples", "malicious", "lnk-pdf-zip", "input.eml")
+	if code, _, stderr := runCLI(t, "", "--extract", dir, src); code != exitMalicious {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	joined := strings.Join(names, " ")
+	// Generated names only: never the message's (Japanese) file names.
+	if !strings.Contains(joined, "_lnk.bin") || !strings.Contains(joined, "index.tsv") || strings.Contains(joined, "請求書") {
+		t.Errorf("extracted files: %v", names)
+	}
+}
+
+func TestRun_userRulesOnly(t *testing.T) {
+	dir := t.TempDir()
+	rule := `rule User_Marker { meta: description = "x" severity = "critical" condition: filetype == "text" }`
+	if err := os.WriteFile(filepath.Join(dir, "u.yar"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := runCLI(t, "just some words here", "--only-rules", "--rules", dir, "--json", "-")
+	if code != exitMalicious || !strings.Contains(out, "User_Marker") {
+		t.Errorf("exit %d out %q err %q: want the user's critical rule to decide", code, out, stderr)
+	}
+}
