@@ -12,7 +12,9 @@
 package rules
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -77,6 +79,10 @@ type Options struct {
 	Dirs []string
 	// NoBuiltin leaves out the embedded rules (use only Dirs).
 	NoBuiltin bool
+	// CacheDir, if set, keeps compiled rule sets there, keyed by a hash of
+	// the sources and the YARA version, so a one-shot run loads instead of
+	// compiling. Warnings are only reported by a real compilation.
+	CacheDir string
 }
 
 // Source is one rule file's text.
@@ -153,7 +159,81 @@ func Load(opts Options) (*Set, error) {
 	if len(srcs) == 0 {
 		return nil, errors.New("rules: no rules selected")
 	}
-	return Compile(srcs)
+	if opts.CacheDir == "" {
+		return Compile(srcs)
+	}
+	path := filepath.Join(opts.CacheDir, "rules-"+cacheKey(srcs)+".yarc")
+	if set, err := loadCompiled(path, srcs); err == nil {
+		return set, nil
+	}
+	set, err := Compile(srcs)
+	if err != nil {
+		return nil, err
+	}
+	// A cache that cannot be written is not an error: the next run compiles.
+	if err := os.MkdirAll(opts.CacheDir, 0o700); err == nil {
+		tmp, err := os.CreateTemp(opts.CacheDir, "rules-*.tmp")
+		if err == nil {
+			tmp.Close()
+			if set.Rules.Save(tmp.Name()) == nil {
+				os.Rename(tmp.Name(), path)
+			}
+			os.Remove(tmp.Name())
+		}
+	}
+	return set, nil
+}
+
+// DefaultCacheDir is the per-user cache for compiled rules, or "".
+func DefaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "triage")
+}
+
+// cacheKey hashes what a compiled set depends on: every source's name and
+// text and the external variables.
+func cacheKey(srcs []Source) string {
+	h := sha256.New()
+	// A libyara whose compiled format differs makes LoadRules fail, and the
+	// set is then compiled afresh and the cache entry rewritten.
+	fmt.Fprintf(h, "go-yara v4.2.4\n")
+	keys := make([]string, 0, len(externals))
+	for k := range externals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "ext %s=%v\n", k, externals[k])
+	}
+	for _, s := range srcs {
+		fmt.Fprintf(h, "src %q %d\n%s\n", s.Name, len(s.Text), s.Text)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// loadCompiled reads a cached compiled set and rebuilds its metadata.
+func loadCompiled(path string, srcs []Source) (*Set, error) {
+	r, err := yara.LoadRules(path)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{Rules: r, Meta: map[string]Meta{}}
+	ruleFile := map[string]string{}
+	for _, s := range srcs {
+		set.Files = append(set.Files, s.Name)
+		for _, n := range ruleNames(s.Text) {
+			ruleFile[n] = s.Name
+		}
+	}
+	for _, rule := range r.GetRules() {
+		m := metaFrom(rule.Identifier(), rule.Metas())
+		m.File = ruleFile[m.Name]
+		set.Meta[m.Name] = m
+	}
+	return set, nil
 }
 
 // Compile compiles sources into one rule set. Each file is its own

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -62,5 +64,31 @@ func TestFromDir_userRules(t *testing.T) {
 	dir := t.TempDir()
 	if _, err := FromDir(dir); err == nil {
 		t.Error("an empty rules dir must be an error, not a silent no-op")
+	}
+}
+
+func TestLoad_cache(t *testing.T) {
+	dir := t.TempDir()
+	first, err := Load(Options{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "rules-*.yarc"))
+	if len(matches) != 1 {
+		t.Fatalf("cache files %v, want one", matches)
+	}
+	second, err := Load(Options{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second.Meta) != len(first.Meta) || second.Meta["IQY_WebQuery_File"].Campaign != "iqy" || second.Meta["IQY_WebQuery_File"].File != "iqy.yar" {
+		t.Errorf("cached set lost metadata: %d vs %d rules, %+v", len(second.Meta), len(first.Meta), second.Meta["IQY_WebQuery_File"])
+	}
+	// A damaged cache entry is recompiled, not fatal.
+	if err := os.WriteFile(matches[0], []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(Options{CacheDir: dir}); err != nil {
+		t.Errorf("damaged cache: %v", err)
 	}
 }

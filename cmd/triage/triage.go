@@ -36,6 +36,8 @@ flags:
   --text-max N      bytes of derived text kept per artifact in the report
   --limits FILE     JSON file of limits (field names as in "limits" of --help-limits)
   --help-limits     print the default limits as JSON
+  --rule-cache DIR  keep compiled rules here for fast start-up (default: the
+                    user cache dir; "" compiles every time)
 
 exit codes: 0 clean, 1 suspicious, 2 malicious, 3 error.
 `)
@@ -60,6 +62,7 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		maxInput   = fs.Int64("max-input", 0, "")
 		textMax    = fs.Int("text-max", 0, "")
 		limitsFile = fs.String("limits", "", "")
+		ruleCache  = fs.String("rule-cache", rules.DefaultCacheDir(), "")
 		helpLimits = fs.Bool("help-limits", false, "")
 	)
 	fs.Var(&ruleDirs, "rules", "")
@@ -101,7 +104,7 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *textMax > 0 {
 		limits.MaxTextBytes = *textMax
 	}
-	set, err := rules.Load(rules.Options{Dirs: ruleDirs, NoBuiltin: *onlyRules})
+	set, err := rules.Load(rules.Options{Dirs: ruleDirs, NoBuiltin: *onlyRules, CacheDir: *ruleCache})
 	if err != nil {
 		fmt.Fprintf(stderr, "triage: %v\n", err)
 		return exitError
