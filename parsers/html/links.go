@@ -3,6 +3,7 @@ package html
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"triage/parsers/iocs"
 )
@@ -34,7 +35,9 @@ func linkHost(href string) string {
 }
 
 // hostTextRE matches link text that is a host name or URL on its own.
-var hostTextRE = regexp.MustCompile(`(?i)^(?:[a-z][a-z0-9+.-]{0,9}://)?((?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.)+[a-z]{2,24})(?::\d{1,5})?(?:[/?#]\S*)?$`)
+var hostTextRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)^(?:[a-z][a-z0-9+.-]{0,9}://)?((?:[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?\.)+[a-z]{2,24})(?::\d{1,5})?(?:[/?#]\S*)?$`)
+})
 
 // fileExts are "TLDs" that are file extensions in link text (invoice.pdf).
 var fileExts = map[string]bool{
@@ -62,7 +65,7 @@ func shownHost(text string) string {
 		return ""
 	}
 	t = strings.TrimRight(t, ".,;:!?)")
-	m := hostTextRE.FindStringSubmatch(t)
+	m := hostTextRE().FindStringSubmatch(t)
 	if m == nil {
 		return ""
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"triage/parsers/filetype"
 )
@@ -157,6 +158,12 @@ func cleanName(n string) string {
 	return n
 }
 
+// dlNamePattern finds a download name after the literal prefilter pre.
+type dlNamePattern struct {
+	pre string
+	re  *regexp.Regexp
+}
+
 // The script patterns run only when a literal prefilter hits, and those
 // without a case-sensitive literal run on an ASCII-lowercased copy (same
 // offsets) so that the regexp engine can skip ahead on their prefix.
@@ -168,18 +175,21 @@ var (
 	objectURLRE = regexp.MustCompile(`\bcreateObjectURL\s*\(`)
 	downloadRE  = regexp.MustCompile(`\.download\s*=|setattribute\s*\(\s*["']download["']`)
 	clickRE     = regexp.MustCompile(`\.click\s*\(\s*\)|\bdispatchEvent\s*\(`)
-	dataInJSRE  = regexp.MustCompile(`data:[a-z0-9.+-]*(?:/[a-z0-9.+-]+)?(?:;[a-z0-9=._-]+)*,[a-z0-9+/=%._-]+`)
+	dataInJSRE  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`data:[a-z0-9.+-]*(?:/[a-z0-9.+-]+)?(?:;[a-z0-9=._-]+)*,[a-z0-9+/=%._-]+`)
+	})
 	// dlNameREs find the name a script saves under (lowercased text; the
-	// name is read from the original at the same offsets).
-	dlNameREs = []struct {
-		pre string
-		re  *regexp.Regexp
-	}{
-		{".download", regexp.MustCompile(`\.download\s*=\s*["'\x60]([^"'\x60\r\n]{1,200})["'\x60]`)},
-		{"setattribute", regexp.MustCompile(`setattribute\s*\(\s*["']download["']\s*,\s*["']([^"'\r\n]{1,200})["']`)},
-		{"mssave", regexp.MustCompile(`mssave(?:oropen)?blob\s*\([^,;]{1,300},\s*["']([^"'\r\n]{1,200})["']`)},
-		{"new file", regexp.MustCompile(`new\s+file\s*\(\s*\[[^\]]{0,300}\]\s*,\s*["']([^"'\r\n]{1,200})["']`)},
-	}
+	// name is read from the original at the same offsets). Their counted
+	// repetitions make them costly to compile: they are compiled on first
+	// use, not at start-up.
+	dlNameREs = sync.OnceValue(func() []dlNamePattern {
+		return []dlNamePattern{
+			{".download", regexp.MustCompile(`\.download\s*=\s*["'\x60]([^"'\x60\r\n]{1,200})["'\x60]`)},
+			{"setattribute", regexp.MustCompile(`setattribute\s*\(\s*["']download["']\s*,\s*["']([^"'\r\n]{1,200})["']`)},
+			{"mssave", regexp.MustCompile(`mssave(?:oropen)?blob\s*\([^,;]{1,300},\s*["']([^"'\r\n]{1,200})["']`)},
+			{"new file", regexp.MustCompile(`new\s+file\s*\(\s*\[[^\]]{0,300}\]\s*,\s*["']([^"'\r\n]{1,200})["']`)},
+		}
+	})
 	// payloadExts are file extensions of a name worth saving.
 	payloadExts = []string{".zip", ".rar", ".7z", ".iso", ".img", ".vhd", ".exe", ".scr", ".msi", ".js", ".jse",
 		".vbs", ".vbe", ".wsf", ".hta", ".lnk", ".jar", ".doc", ".docx", ".docm", ".xls", ".xlsx", ".xlsm", ".xlsb",
@@ -211,7 +221,7 @@ func (d *doc) analyseScripts() error {
 			d.literal(lit, name)
 		}
 		if strings.Contains(low, "data:") {
-			for _, m := range dataInJSRE.FindAllStringIndex(low, maxDataURIs) {
+			for _, m := range dataInJSRE().FindAllStringIndex(low, maxDataURIs) {
 				d.dataURI(s[m[0]:m[1]], name)
 			}
 		}
@@ -248,7 +258,7 @@ func smugglingReasons(s, low string, lits []string) []string {
 
 // downloadName returns the file name a script saves under, if written.
 func downloadName(s, low string) string {
-	for _, p := range dlNameREs {
+	for _, p := range dlNameREs() {
 		if !strings.Contains(low, p.pre) {
 			continue
 		}

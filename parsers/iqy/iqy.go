@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -61,10 +62,10 @@ func (*Parser) Match(a *parsers.Artifact, _ []byte) bool {
 }
 
 var (
-	queryTypeRE = regexp.MustCompile(`^[A-Za-z]{2,16}$`)
-	versionRE   = regexp.MustCompile(`^[0-9]{1,4}$`)
-	urlLineRE   = regexp.MustCompile(`(?i)^[a-z][a-z0-9+.-]{1,15}://\S`)
-	optionRE    = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]{0,63})=(.*)$`)
+	queryTypeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z]{2,16}$`) })
+	versionRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{1,4}$`) })
+	urlLineRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^[a-z][a-z0-9+.-]{1,15}://\S`) })
+	optionRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]{0,63})=(.*)$`) })
 )
 
 // knownOptions are the option keys Excel writes after the URL. A line right
@@ -247,21 +248,21 @@ func ParseText(s string) Query {
 	}
 	skipBlank()
 	// Query type and version.
-	if i < len(lines) && queryTypeRE.MatchString(lines[i]) {
+	if i < len(lines) && queryTypeRE().MatchString(lines[i]) {
 		q.QueryType = lines[i]
 		if !strings.EqualFold(q.QueryType, "WEB") {
 			q.Oddities = append(q.Oddities, fmt.Sprintf("query type %q (Excel web queries use WEB)", cut(q.QueryType)))
 		}
 		i++
 		skipBlank()
-		if i < len(lines) && versionRE.MatchString(lines[i]) {
+		if i < len(lines) && versionRE().MatchString(lines[i]) {
 			q.Version = lines[i]
 			i++
 			skipBlank()
 		} else {
 			q.Oddities = append(q.Oddities, "no version line after the query type")
 		}
-	} else if i < len(lines) && versionRE.MatchString(lines[i]) {
+	} else if i < len(lines) && versionRE().MatchString(lines[i]) {
 		q.Version = lines[i]
 		q.Oddities = append(q.Oddities, "version line without a query type")
 		i++
@@ -284,8 +285,8 @@ func ParseText(s string) Query {
 		case l == "":
 		case isURLLine(l):
 			q.addURL(l)
-		case optionRE.MatchString(l):
-			m := optionRE.FindStringSubmatch(l)
+		case optionRE().MatchString(l):
+			m := optionRE().FindStringSubmatch(l)
 			if q.Options == nil {
 				q.Options = map[string]string{}
 			}
@@ -315,12 +316,12 @@ func (q *Query) addURL(l string) {
 	q.URLs = append(q.URLs, cut(l))
 }
 
-func isURLLine(l string) bool { return urlLineRE.MatchString(l) }
+func isURLLine(l string) bool { return urlLineRE().MatchString(l) }
 
 // isOption reports whether l is an option line Excel writes (Selection=…),
 // as opposed to a POST parameter line (name=value&…).
 func isOption(l string) bool {
-	m := optionRE.FindStringSubmatch(l)
+	m := optionRE().FindStringSubmatch(l)
 	return m != nil && knownOptions[strings.ToLower(m[1])]
 }
 

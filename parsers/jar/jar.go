@@ -19,6 +19,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"triage/parsers"
@@ -62,8 +63,8 @@ func (*Parser) Match(a *parsers.Artifact, _ []byte) bool {
 }
 
 var (
-	mainQRE   = regexp.MustCompile(`(^|/)Main\$Q[0-9]{4}\.class$`)
-	sigFileRE = regexp.MustCompile(`(?i)^META-INF/[^/]+\.(SF|RSA|DSA|EC)$`)
+	mainQRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|/)Main\$Q[0-9]{4}\.class$`) })
+	sigFileRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^META-INF/[^/]+\.(SF|RSA|DSA|EC)$`) })
 )
 
 // configNames are member base names jRAT/Adwind/AlienSpy builds use for
@@ -185,7 +186,7 @@ func (j *job) walk(zr *zip.Reader) error {
 			if err := j.manifestEntry(f); err != nil {
 				return err
 			}
-		case sigFileRE.MatchString(name):
+		case sigFileRE().MatchString(name):
 			continue
 		default:
 			if err := j.resourceEntry(f); err != nil {
@@ -201,7 +202,7 @@ func (j *job) classEntry(name string) {
 	if ObfuscatedPath(name) {
 		j.stats.ObfuscatedPaths++
 	}
-	if mainQRE.MatchString(name) {
+	if mainQRE().MatchString(name) {
 		j.stats.MainQ++
 	}
 	if d := strings.Count(name, "/"); d > j.stats.MaxDepth {

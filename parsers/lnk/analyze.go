@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 )
 
@@ -91,13 +92,15 @@ func LOLBin(path string) string {
 // prefix of a parameter name, so options are matched as a word and then
 // checked against the full name.
 var (
-	optionValueRE = regexp.MustCompile(`(?i)(?:^|[\s"'(])[-/\x{2013}\x{2014}]([a-z]+)(?:\s+|:)['"]?([A-Za-z0-9+/=]+)`)
-	optionRE      = regexp.MustCompile(`(?i)(?:^|[\s"'(])[-/\x{2013}\x{2014}]([a-z]+)\b`)
-	fromBase64RE  = regexp.MustCompile(`(?i)frombase64string`)
-	iexRE         = regexp.MustCompile(`(?i)\biex\b|invoke-expression`)
-	downloadRE    = regexp.MustCompile(`(?i)\.?download(?:string|file|data)`)
-	httpRE        = regexp.MustCompile(`(?i)\bhttps?:(?://|\\\\)`)
-	caretRE       = regexp.MustCompile(`\^[A-Za-z0-9]`)
+	optionValueRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:^|[\s"'(])[-/\x{2013}\x{2014}]([a-z]+)(?:\s+|:)['"]?([A-Za-z0-9+/=]+)`)
+	})
+	optionRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(?:^|[\s"'(])[-/\x{2013}\x{2014}]([a-z]+)\b`) })
+	fromBase64RE = regexp.MustCompile(`(?i)frombase64string`)
+	iexRE        = regexp.MustCompile(`(?i)\biex\b|invoke-expression`)
+	downloadRE   = regexp.MustCompile(`(?i)\.?download(?:string|file|data)`)
+	httpRE       = regexp.MustCompile(`(?i)\bhttps?:(?://|\\\\)`)
+	caretRE      = regexp.MustCompile(`\^[A-Za-z0-9]`)
 )
 
 // maxPadding is the white-space run above which arguments are padded to
@@ -124,7 +127,7 @@ func SuspiciousArguments(args string) []string {
 			out = append(out, r)
 		}
 	}
-	for _, m := range optionValueRE.FindAllStringSubmatch(args, 100) {
+	for _, m := range optionValueRE().FindAllStringSubmatch(args, 100) {
 		opt, val := m[1], m[2]
 		switch {
 		case isPrefixOf(opt, "windowstyle", 1) && strings.EqualFold(val, "hidden"):
@@ -135,7 +138,7 @@ func SuspiciousArguments(args string) []string {
 			add(fmt.Sprintf("execution policy bypass (-%s %s)", opt, val))
 		}
 	}
-	for _, m := range optionRE.FindAllStringSubmatch(args, 100) {
+	for _, m := range optionRE().FindAllStringSubmatch(args, 100) {
 		if isPrefixOf(m[1], "noprofile", 3) {
 			add(fmt.Sprintf("no profile (-%s)", m[1]))
 		}

@@ -341,3 +341,86 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestParse_moduleFlood: a forged dir stream lists far more modules than
+// Office allows, all naming one stream of large source (the hostile
+// corpus's vba-dir-module-flood). The source is decompressed and emitted
+// once, the sharing is reported as malformed, the module count is capped
+// and reported as a limit.
+func TestParse_moduleFlood(t *testing.T) {
+	code := "Sub AutoOpen()\n" + strings.Repeat("  x = \"TRIAGE-REGRESSION \" & Chr(65) & x\n", 5000) + "End Sub"
+	spec := vba.ProjectSpec{Modules: []vba.ModuleSpec{{Name: "Module1", Code: code}}}
+	const copies = vba.MaxProjectModules + 100
+	for i := range copies {
+		spec.Modules = append(spec.Modules, vba.ModuleSpec{Name: fmt.Sprintf("Copy%d", i), Stream: "Module1"})
+	}
+	data := buildCFB(merge(vbaStreams(t, "Macros", spec), map[string][]byte{"WordDocument": wordDocument()}))
+	budget := parsers.NewBudget(context.Background(), parsers.DefaultLimits())
+	rec := &parsertest.Recorder{}
+	start := time.Now()
+	err := New().Parse(context.Background(), &parsers.Input{Artifact: &parsers.Artifact{ID: "1", Name: "flood.doc", Type: "ole"}, Data: data, Budget: budget}, rec)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if !errors.Is(err, parsers.ErrTooMany) || !errors.Is(err, parsers.ErrMalformed) {
+		t.Errorf("err = %v, want ErrTooMany and ErrMalformed", err)
+	}
+	var vbaChildren []string
+	for _, c := range rec.Children {
+		if c.Type == "vba" {
+			vbaChildren = append(vbaChildren, c.Name)
+		}
+	}
+	if !slices.Equal(vbaChildren, []string{"Module1.bas"}) {
+		t.Errorf("%d vba children (%v), want [Module1.bas]", len(vbaChildren), vbaChildren[:min(len(vbaChildren), 4)])
+	}
+	if c := childNamed(rec, "Module1.bas"); c == nil || !strings.Contains(string(c.Data), "TRIAGE-REGRESSION") {
+		t.Error("Module1.bas source missing")
+	}
+	want := fmt.Sprintf("%d modules share stream Macros/VBA/Module1", vba.MaxProjectModules)
+	if fs := findingsOf(rec, "ole.malformed"); len(fs) == 0 || fs[0].Severity != parsers.Medium || !strings.Contains(fs[0].Detail, want) {
+		t.Errorf("ole.malformed %+v, want Medium with %q", fs, want)
+	}
+	want = fmt.Sprintf("lists %d modules: only the first %d", copies+1, vba.MaxProjectModules)
+	if fs := findingsOf(rec, "ole.limit"); len(fs) != 1 || !strings.Contains(fs[0].Detail, want) {
+		t.Errorf("ole.limit %+v, want detail with %q", fs, want)
+	}
+	if names, _ := rec.MetaData["vba_modules"].([]string); len(names) != vba.MaxProjectModules {
+		t.Errorf("vba_modules lists %d modules, want %d", len(names), vba.MaxProjectModules)
+	}
+	// Decompressed once: the budget holds the dir stream and one source.
+	if used := budget.Used(); used > int64(2*len(code)) {
+		t.Errorf("budget used %d bytes for a %d-byte source", used, len(code))
+	}
+}
+
+// cancelSink cancels the message context when the first child arrives,
+// as if the deadline passed while the parser emitted it.
+type cancelSink struct {
+	*parsertest.Recorder
+	cancel context.CancelFunc
+}
+
+func (s cancelSink) Child(c parsers.Child) error {
+	s.cancel()
+	return s.Recorder.Child(c)
+}
+
+// TestParse_deadlineStopsModules: the module loop stops at the deadline.
+func TestParse_deadlineStopsModules(t *testing.T) {
+	spec := vba.ProjectSpec{Modules: []vba.ModuleSpec{
+		{Name: "A", Code: "Sub A()\nEnd Sub"}, {Name: "B", Code: "Sub B()\nEnd Sub"}, {Name: "C", Code: "Sub C()\nEnd Sub"},
+	}}
+	data := buildCFB(vbaStreams(t, "Macros", spec))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &parsertest.Recorder{}
+	in := &parsers.Input{Artifact: &parsers.Artifact{ID: "1", Name: "x.doc", Type: "ole"}, Data: data, Budget: parsers.NewBudget(ctx, parsers.DefaultLimits())}
+	err := New().Parse(ctx, in, cancelSink{rec, cancel})
+	if !errors.Is(err, parsers.ErrDeadline) {
+		t.Errorf("err = %v, want ErrDeadline", err)
+	}
+	if names := childNames(rec); !slices.Equal(names, []string{"A.bas"}) {
+		t.Errorf("children %v, want only A.bas", names)
+	}
+}

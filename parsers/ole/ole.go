@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 	"triage/parsers/vba"
@@ -209,7 +210,9 @@ func (r *run) encryption(d *doc) {
 // --- VBA ---
 
 // procRE finds procedure definitions in VBA source.
-var procRE = regexp.MustCompile(`(?im)^[ \t]*(?:(?:Public|Private|Friend)[ \t]+)?(?:Static[ \t]+)?(?:Sub|Function|Property[ \t]+(?:Get|Let|Set))[ \t]+\w`)
+var procRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?im)^[ \t]*(?:(?:Public|Private|Friend)[ \t]+)?(?:Static[ \t]+)?(?:Sub|Function|Property[ \t]+(?:Get|Let|Set))[ \t]+\w`)
+})
 
 // vbaProjects extracts every VBA project of d. prefix names the container
 // of d in stream paths (for storages embedded in a PowerPoint file).
@@ -235,6 +238,9 @@ func (r *run) vbaProjects(d *doc, prefix string) {
 			continue
 		}
 		for i := range proj.Modules {
+			if proj.Modules[i].Duplicate {
+				continue // its error is the first module's
+			}
 			switch err := proj.Modules[i].Err; {
 			case err == nil:
 			case errors.Is(err, parsers.ErrLimit):
@@ -257,6 +263,17 @@ func joinPath(a, b string) string {
 	return a + "/" + b
 }
 
+// maxModuleNames bounds the module names listed in the ole.vba_project
+// detail; maxModulesMeta those in the vba_modules meta.
+const (
+	maxModuleNames = 32
+	maxModulesMeta = 512
+)
+
+// maxCrossModuleText bounds the source text crossModule analyses per
+// project (mraptor runs at about 5 MB/s).
+const maxCrossModuleText = 1 << 20
+
 func (r *run) reportProject(proj *vba.Project, open vba.StreamFunc, root string) {
 	where := root
 	if where == "" {
@@ -264,9 +281,17 @@ func (r *run) reportProject(proj *vba.Project, open vba.StreamFunc, root string)
 	}
 	var names []string
 	for i := range proj.Modules {
+		if r.budget.Err() != nil {
+			break
+		}
 		m := &proj.Modules[i]
 		names = append(names, m.Filename)
-		r.modules = append(r.modules, m.Filename)
+		if len(r.modules) < maxModulesMeta {
+			r.modules = append(r.modules, m.Filename)
+		}
+		if m.Duplicate {
+			continue // emitted once, with the module that first named the stream
+		}
 		src := m.Source()
 		if strings.TrimSpace(src) == "" && m.Err == nil {
 			continue
@@ -287,11 +312,21 @@ func (r *run) reportProject(proj *vba.Project, open vba.StreamFunc, root string)
 	}
 	r.out.Meta("vba_modules", r.modules)
 	r.out.Meta("vba_code_page", int(proj.CodePage))
-	detail := fmt.Sprintf("VBA project %q in %s, code page %s: %s", proj.Name, where, vba.CodePageName(proj.CodePage), strings.Join(names, ", "))
+	listed := names
+	if len(listed) > maxModuleNames {
+		listed = append(listed[:maxModuleNames:maxModuleNames], fmt.Sprintf("… %d more", len(names)-maxModuleNames))
+	}
+	detail := fmt.Sprintf("VBA project %q in %s, code page %s: %s", proj.Name, where, vba.CodePageName(proj.CodePage), strings.Join(listed, ", "))
 	if len(names) == 0 {
 		detail = fmt.Sprintf("VBA project %q in %s with no modules", proj.Name, where)
 	}
 	r.out.Finding(parsers.Finding{Code: "ole.vba_project", Severity: parsers.Info, Detail: detail})
+	if proj.SkippedModules > 0 {
+		r.out.Finding(parsers.Finding{Code: "ole.limit", Severity: parsers.Low,
+			Detail: fmt.Sprintf("VBA project %q in %s lists %d modules: only the first %d were extracted",
+				proj.Name, where, len(proj.Modules)+proj.SkippedModules, vba.MaxProjectModules)})
+	}
+	r.sharedStreams(proj, root)
 
 	if pr := proj.Protection; pr.Locked() {
 		var why []string
@@ -313,19 +348,63 @@ func (r *run) reportProject(proj *vba.Project, open vba.StreamFunc, root string)
 	r.crossModule(proj)
 }
 
+// sharedStreams reports module streams named by more than one module of
+// proj: Office gives every module its own stream, so a shared one is a
+// forged dir stream (at worst a decompression amplifier).
+func (r *run) sharedStreams(proj *vba.Project, root string) {
+	count := map[string]int{}
+	var order []string
+	for i := range proj.Modules {
+		s := proj.Modules[i].StreamName
+		if s == "" {
+			continue
+		}
+		key := strings.ToLower(s)
+		if count[key] == 0 {
+			order = append(order, s)
+		}
+		count[key]++
+	}
+	var parts []string
+	for _, s := range order {
+		if n := count[strings.ToLower(s)]; n > 1 {
+			parts = append(parts, fmt.Sprintf("%d modules share stream %s", n, joinPath(root, s)))
+		}
+	}
+	if len(parts) == 0 {
+		return
+	}
+	if len(parts) > 8 {
+		parts = append(parts[:8:8], fmt.Sprintf("… %d more shared streams", len(parts)-8))
+	}
+	detail := strings.Join(parts, "; ")
+	r.out.Finding(parsers.Finding{Code: "ole.malformed", Severity: parsers.Medium, Detail: detail})
+	r.errs = append(r.errs, fmt.Errorf("%w: ole: VBA dir stream: %s", parsers.ErrMalformed, detail))
+}
+
 // crossModule applies mraptor to the project as a whole: Emotet-style
 // documents put the auto-exec trigger in ThisDocument and the execute or
 // write primitive in another module, which the per-module vba parser
-// cannot connect. It reports only what no single module shows.
+// cannot connect. It reports only what no single module shows. Duplicate
+// modules are skipped and at most maxCrossModuleText bytes analysed.
 func (r *run) crossModule(proj *vba.Project) {
 	var pa, pw, px bool
 	var autoIn, capIn []string
+	left := maxCrossModuleText
 	for i := range proj.Modules {
+		if r.budget.Err() != nil || left <= 0 {
+			break
+		}
 		m := &proj.Modules[i]
-		if m.Code == "" {
+		if m.Code == "" || m.Duplicate {
 			continue
 		}
-		a, w, x := vba.MRaptorFlags(m.Code)
+		code := m.Code
+		if len(code) > left {
+			code = strings.ToValidUTF8(code[:left], "")
+		}
+		left -= len(code)
+		a, w, x := vba.MRaptorFlags(code)
 		if a && (w || x) {
 			return // the vba parser reports this module itself
 		}
@@ -385,8 +464,11 @@ func (r *run) stomping(proj *vba.Project, open vba.StreamFunc) {
 	}
 	var hits []string
 	for i := range proj.Modules {
+		if r.budget.Err() != nil {
+			break
+		}
 		m := &proj.Modules[i]
-		if m.StreamName == "" || m.PCodeSize == 0 {
+		if m.StreamName == "" || m.PCodeSize == 0 || m.Duplicate {
 			continue
 		}
 		raw, err := open(m.StreamName)
@@ -394,7 +476,7 @@ func (r *run) stomping(proj *vba.Project, open vba.StreamFunc) {
 			continue
 		}
 		src := m.Source()
-		hasProc := procRE.MatchString(src)
+		hasProc := procRE().MatchString(src)
 		var missing []string
 		for _, lit := range pcodeLiteralRE.FindAllString(string(raw[:m.PCodeSize]), 64) {
 			lit = strings.TrimSpace(lit)
@@ -586,7 +668,7 @@ func monikerURLs(b []byte) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, t := range texts {
-		for _, m := range urlRE.FindAllString(t, 8) {
+		for _, m := range urlRE().FindAllString(t, 8) {
 			if !seen[m] {
 				seen[m] = true
 				out = append(out, m)
@@ -596,7 +678,7 @@ func monikerURLs(b []byte) []string {
 	return out
 }
 
-var urlRE = regexp.MustCompile(`(?i)\b(?:https?|ftp|file)://[^\s"'<>\x00]+`)
+var urlRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\b(?:https?|ftp|file)://[^\s"'<>\x00]+`) })
 
 // --- forms ---
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 )
@@ -22,8 +23,11 @@ const (
 )
 
 // ddeFormulaRE matches a DDE formula: service|'topic'!item or
-// service|topic!item, as in =cmd|' /c calc'!A0.
-var ddeFormulaRE = regexp.MustCompile(`(?i)[A-Za-z0-9_.\\\-]+\s*\|\s*(?:'[^']{0,1000}'|[^\s'!|"]{1,1000})\s*![A-Za-z0-9$_.']{0,64}`)
+// service|topic!item, as in =cmd|' /c calc'!A0. Its counted repetitions
+// make it costly to compile (milliseconds): it is compiled on first use.
+var ddeFormulaRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)[A-Za-z0-9_.\\\-]+\s*\|\s*(?:'[^']{0,1000}'|[^\s'!|"]{1,1000})\s*![A-Za-z0-9$_.']{0,64}`)
+})
 
 // field is one Word field being read (between fldChar begin and end).
 type field struct {
@@ -64,7 +68,7 @@ func (x *xmlScan) checkInstr(instr string) {
 }
 
 func (x *xmlScan) checkFormula(f string) {
-	for _, m := range ddeFormulaRE.FindAllString(f, 5) {
+	for _, m := range ddeFormulaRE().FindAllString(f, 5) {
 		x.add("formula", m)
 	}
 }
@@ -162,7 +166,9 @@ func (s *scan) scanDDE(name string, data []byte) []string {
 	return x.dde
 }
 
-var ddeExecRE = regexp.MustCompile(`(?i)(cmd(\.exe)?|powershell(\.exe)?|pwsh|mshta|wscript|cscript|rundll32|regsvr32|certutil|bitsadmin|msiexec)\b`)
+var ddeExecRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(cmd(\.exe)?|powershell(\.exe)?|pwsh|mshta|wscript|cscript|rundll32|regsvr32|certutil|bitsadmin|msiexec)\b`)
+})
 
 // reportDDE reports the DDE commands found across the package.
 func (s *scan) reportDDE(found []string) {
@@ -174,7 +180,7 @@ func (s *scan) reportDDE(found []string) {
 	// primitive, not a data link: malicious on its own.
 	sev := parsers.High
 	for _, f := range found {
-		if ddeExecRE.MatchString(f) {
+		if ddeExecRE().MatchString(f) {
 			sev = parsers.Critical
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf16"
 
 	"triage/parsers"
@@ -37,7 +38,9 @@ type sheet struct {
 // xlmCallRE finds the XLM functions and strings that matter in macro
 // sheet formulas: execution, native calls, downloads, self-modification,
 // obfuscation and sandbox checks.
-var xlmCallRE = regexp.MustCompile(`(?i)\b(EXEC|CALL|REGISTER|REGISTER\.ID|URLDownloadToFile[AW]?|ShellExecute[AW]?|WinExec|CreateProcess[AW]?|VirtualAlloc|CreateThread|WriteProcessMemory|HALT|ALERT|RUN|FORMULA\.FILL|FORMULA|FOPEN|FWRITELN|FWRITE|FILE\.DELETE|SET\.VALUE|SET\.NAME|EVALUATE|GET\.WORKSPACE|GET\.DOCUMENT|GET\.CELL|WORKBOOK\.HIDE|ON\.TIME|CHAR|GOTO|RETURN)\b`)
+var xlmCallRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\b(EXEC|CALL|REGISTER|REGISTER\.ID|URLDownloadToFile[AW]?|ShellExecute[AW]?|WinExec|CreateProcess[AW]?|VirtualAlloc|CreateThread|WriteProcessMemory|HALT|ALERT|RUN|FORMULA\.FILL|FORMULA|FOPEN|FWRITELN|FWRITE|FILE\.DELETE|SET\.VALUE|SET\.NAME|EVALUATE|GET\.WORKSPACE|GET\.DOCUMENT|GET\.CELL|WORKBOOK\.HIDE|ON\.TIME|CHAR|GOTO|RETURN)\b`)
+})
 
 // execCalls are the XLM functions and APIs that run code.
 var execCalls = map[string]bool{
@@ -139,7 +142,7 @@ func (s *scan) scanExcel() {
 					if len(formulas) < maxFormulas {
 						formulas = append(formulas, capString(f, maxFormulaShow))
 					}
-					for _, m := range xlmCallRE.FindAllString(f, -1) {
+					for _, m := range xlmCallRE().FindAllString(f, -1) {
 						funcs[strings.ToUpper(m)] = true
 					}
 				}

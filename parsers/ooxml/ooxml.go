@@ -19,6 +19,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 )
@@ -452,7 +453,7 @@ func (s *scan) checkExternal() {
 		// template-injection payload itself.
 		sev := parsers.High
 		for _, t := range templates[targetWeb] {
-			if macroTemplateRE.MatchString(t) {
+			if macroTemplateRE().MatchString(t) {
 				sev = parsers.Critical
 			}
 		}
@@ -573,4 +574,6 @@ func isMacrosheetPart(name, ctype string) bool {
 }
 
 // macroTemplateRE matches template URLs naming a macro-enabled document.
-var macroTemplateRE = regexp.MustCompile(`(?i)\.(dotm|docm|xltm|xlsm|xlam|potm|pptm|ppam)([?#].*)?$`)
+var macroTemplateRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)\.(dotm|docm|xltm|xlsm|xlam|potm|pptm|ppam)([?#].*)?$`)
+})

@@ -8,6 +8,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/net/html"
@@ -38,8 +39,10 @@ const (
 var videoHosts = []string{"youtube.com", "youtube-nocookie.com", "youtu.be", "vimeo.com", "dailymotion.com"}
 
 var (
-	htmlMarkersRE = regexp.MustCompile(`(?i)<\s*script|<\s*object|<\s*embed|<\s*form|<\s*meta|mssaveoropenblob|atob\s*\(|document\.write|\.click\s*\(`)
-	base64RunRE   = regexp.MustCompile(`[A-Za-z0-9+/]{100,}={0,2}`)
+	htmlMarkersRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)<\s*script|<\s*object|<\s*embed|<\s*form|<\s*meta|mssaveoropenblob|atob\s*\(|document\.write|\.click\s*\(`)
+	})
+	base64RunRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9+/]{100,}={0,2}`) })
 )
 
 // scanVideos finds every webVideoPr in a WordprocessingML part and the
@@ -231,14 +234,14 @@ func videoReasons(v *video) []string {
 		r = append(r, "src host "+v.host+" is not a video provider")
 	}
 	seen := map[string]bool{}
-	for _, m := range htmlMarkersRE.FindAllString(v.html, 20) {
+	for _, m := range htmlMarkersRE().FindAllString(v.html, 20) {
 		m = strings.ToLower(strings.Join(strings.Fields(m), ""))
 		if !seen[m] {
 			seen[m] = true
 			r = append(r, "contains "+m)
 		}
 	}
-	if run := base64RunRE.FindString(v.html); run != "" {
+	if run := base64RunRE().FindString(v.html); run != "" {
 		r = append(r, fmt.Sprintf("base64 run of %d characters", len(run)))
 	}
 	if len(v.html) > normalVideoHTML {

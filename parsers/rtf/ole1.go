@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -207,7 +208,7 @@ var (
 	// stdOleLink is the OLE2Link class (CLSID_StdOleLink).
 	stdOleLink = "00000300-0000-0000-C000-000000000046"
 	cfbMagic   = []byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}
-	utf16RunRE = regexp.MustCompile(`(?:[\x20-\x7E]\x00){6,}`)
+	utf16RunRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:[\x20-\x7E]\x00){6,}`) })
 )
 
 // rootCLSID returns the root storage CLSID of a compound file, or "".
@@ -276,7 +277,7 @@ func utf16String(b []byte) string {
 // of finding OLE2Link URLs).
 func utf16Strings(b []byte) []string {
 	var out []string
-	for _, m := range utf16RunRE.FindAll(b, 50) {
+	for _, m := range utf16RunRE().FindAll(b, 50) {
 		out = append(out, utf16String(m))
 	}
 	return out

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 )
@@ -232,7 +233,7 @@ func decodeBlob(b blob, budget *parsers.Budget) ([]byte, error) {
 // arrayStartRE matches the start of a numeric byte array holding MZ:
 // 0x4D,0x5A or 77,90 (PowerShell [byte[]] literals, VBS Array(…)). It runs
 // anchored at the occurrences of "0x4d" and "77" only.
-var arrayStartRE = regexp.MustCompile(`^(?i)(?:0x4d|77)\s*,\s*(?:0x5a|90)\s*,`)
+var arrayStartRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?i)(?:0x4d|77)\s*,\s*(?:0x5a|90)\s*,`) })
 
 // arrayStarts returns the offsets where a numeric MZ array starts.
 func arrayStarts(s string, limit int) []int {
@@ -249,7 +250,7 @@ func arrayStarts(s string, limit int) []int {
 			if i > 0 && isWordByte(s[i-1]) {
 				continue
 			}
-			if arrayStartRE.MatchString(s[i:min(len(s), i+40)]) {
+			if arrayStartRE().MatchString(s[i:min(len(s), i+40)]) {
 				out = append(out, i)
 			}
 		}

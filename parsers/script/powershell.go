@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 	"triage/parsers/filetype"
@@ -11,7 +12,9 @@ import (
 
 var (
 	// assemblyLoadRE finds an in-memory .NET assembly load (lowercased code).
-	assemblyLoadRE = regexp.MustCompile(`\[(?:system\.)?reflection\.assembly\]::load\s*\(|\[appdomain\]::currentdomain\.load\s*\(`)
+	assemblyLoadRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\[(?:system\.)?reflection\.assembly\]::load\s*\(|\[appdomain\]::currentdomain\.load\s*\(`)
+	})
 	// addType is Add-Type used as a command.
 	addType = word{s: "add-type", left: true, right: true}
 	// delegates are the P/Invoke-free ways to call native functions.
@@ -33,7 +36,7 @@ func (t *traits) reflective() {
 	api := find(t.low, injectAPIs...)
 	var load, del string
 	if strings.Contains(code, "assembly]::load") || strings.Contains(code, "currentdomain.load") {
-		load = assemblyLoadRE.FindString(code)
+		load = assemblyLoadRE().FindString(code)
 	}
 	if api != "" {
 		del = find(code, delegates...)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -134,7 +135,7 @@ func (p *Parser) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink)
 // concatRE matches the joint between two string literals being
 // concatenated ("abc" & "def", 'ab' + 'cd', VBA line continuations), so
 // commands split across literals can be searched as one string.
-var concatRE = regexp.MustCompile(`"\s*[&+]\s*(?:_\s*)?"|'\s*\+\s*'`)
+var concatRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"\s*[&+]\s*(?:_\s*)?"|'\s*\+\s*'`) })
 
 // maxJoinScan is the prefix of the text searched again with literal
 // concatenations joined.
@@ -151,7 +152,7 @@ func (p *Parser) commands(s, typ string, out parsers.Sink) error {
 		for _, d := range found {
 			seen[d.Encoded] = true
 		}
-		for _, d := range pscmd.Find(concatRE.ReplaceAllString(js, "")) {
+		for _, d := range pscmd.Find(concatRE().ReplaceAllString(js, "")) {
 			if !seen[d.Encoded] && len(found) < pscmd.MaxResults {
 				d.Offset = -1 // an offset in the joined text means nothing
 				found = append(found, d)

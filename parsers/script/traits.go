@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 	"triage/parsers/filetype"
@@ -46,8 +47,10 @@ var (
 	lolbins = []string{"mshta", "rundll32", "regsvr32", "wscript", "cscript"}
 	// launchPSRE and cmdRE find PowerShell with switches and cmd /c, carets
 	// allowed; they run on the lowercased text only when a prefilter hits.
-	launchPSRE = regexp.MustCompile(`(?:p\^*o\^*w\^*e\^*r\^*s\^*h\^*e\^*l\^*l|pwsh)(?:\.exe)?["']?\s+["']?(?:-|/|\x{2013}|\x{2014})\^*[a-z]`)
-	cmdRE      = regexp.MustCompile(`\bc\^*m\^*d(?:\.exe)?["']?\s+/[ck]\b`)
+	launchPSRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?:p\^*o\^*w\^*e\^*r\^*s\^*h\^*e\^*l\^*l|pwsh)(?:\.exe)?["']?\s+["']?(?:-|/|\x{2013}|\x{2014})\^*[a-z]`)
+	})
+	cmdRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bc\^*m\^*d(?:\.exe)?["']?\s+/[ck]\b`) })
 )
 
 // downloader reports an HTTP object together with a write or exec
@@ -159,12 +162,12 @@ func (t *traits) exec() {
 func (t *traits) launch() string {
 	carets := strings.IndexByte(t.low, '^') >= 0
 	if carets || strings.Contains(t.low, "powershell") || strings.Contains(t.low, "pwsh") {
-		if m := launchPSRE.FindString(t.low); m != "" {
+		if m := launchPSRE().FindString(t.low); m != "" {
 			return m
 		}
 	}
 	if carets || strings.Contains(t.low, "cmd") {
-		if m := cmdRE.FindString(t.low); m != "" {
+		if m := cmdRE().FindString(t.low); m != "" {
 			return m
 		}
 	}
@@ -229,7 +232,7 @@ var (
 	// evalWords run a string as code; decodeWords produce one.
 	evalWords   = []word{bounded("eval"), bounded("execute"), bounded("executeglobal"), bounded("iex"), bounded("invoke-expression")}
 	decodeWords = []string{"atob", "unescape", "fromcharcode", "frombase64string", "decodeuricomponent", "strreverse", "-join", "[char]", "-bxor", "gzipstream", "deflatestream"}
-	substrRE    = regexp.MustCompile(`%[a-z0-9_]+:~-?\d+(?:,-?\d+)?%`)
+	substrRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`%[a-z0-9_]+:~-?\d+(?:,-?\d+)?%`) })
 )
 
 // evalDecoded finds an eval word with a decoding call on the same line.
@@ -286,7 +289,7 @@ func (t *traits) obfuscation() {
 			reasons = append(reasons, fmt.Sprintf("%d caret-split words", c))
 		}
 		if strings.Contains(t.low, ":~") {
-			if c := len(substrRE.FindAllStringIndex(t.low, 64)); c >= 10 {
+			if c := len(substrRE().FindAllStringIndex(t.low, 64)); c >= 10 {
 				reasons = append(reasons, fmt.Sprintf("%d variable-substring expansions", c))
 			}
 		}

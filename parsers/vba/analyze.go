@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -85,22 +86,27 @@ var keywordCategories = func() map[string]string {
 // (WScript.Shell's Run/Exec, Shell.Application's ShellExecute).
 var memberExec = map[string]bool{"run": true, "exec": true, "shellexecute": true}
 
-// Line patterns, matched on ASCII-lower-cased lines that contain their
-// leading word (cheap prefilter, then a small regexp).
-var linePatterns = []struct {
+// linePattern is matched on ASCII-lower-cased lines that contain its
+// leading word must (cheap prefilter, then a small regexp).
+type linePattern struct {
 	category, must string
 	re             *regexp.Regexp
-}{
-	{"file_write", "open", regexp.MustCompile(`\bopen\b[^\n]*\bfor\s+(?:output|binary|append|random)\b`)},
-	{"file_write", "#", regexp.MustCompile(`\b(?:put|write|print)\s*#`)},
-	{"dll_call", "declare", regexp.MustCompile(`\bdeclare\b[^\n]*\blib\b`)},
-	{"environment", "%", regexp.MustCompile(`%(?:temp|tmp|appdata|localappdata|userprofile|public|programdata)%`)},
-	{"hide", "screenupdating", regexp.MustCompile(`\bscreenupdating\s*=\s*false\b`)},
-	{"hide", "-w", regexp.MustCompile(`-w(?:indowstyle)?\s+hid`)},
-	{"download", "user-agent", regexp.MustCompile(`\buser-agent\b`)},
-	{"download", "start-bitstransfer", regexp.MustCompile(`\bstart-bitstransfer\b`)},
-	{"execute", "start-process", regexp.MustCompile(`\bstart-process\b`)},
 }
+
+// linePatterns are the line patterns, compiled on first use.
+var linePatterns = sync.OnceValue(func() []linePattern {
+	return []linePattern{
+		{"file_write", "open", regexp.MustCompile(`\bopen\b[^\n]*\bfor\s+(?:output|binary|append|random)\b`)},
+		{"file_write", "#", regexp.MustCompile(`\b(?:put|write|print)\s*#`)},
+		{"dll_call", "declare", regexp.MustCompile(`\bdeclare\b[^\n]*\blib\b`)},
+		{"environment", "%", regexp.MustCompile(`%(?:temp|tmp|appdata|localappdata|userprofile|public|programdata)%`)},
+		{"hide", "screenupdating", regexp.MustCompile(`\bscreenupdating\s*=\s*false\b`)},
+		{"hide", "-w", regexp.MustCompile(`-w(?:indowstyle)?\s+hid`)},
+		{"download", "user-agent", regexp.MustCompile(`\buser-agent\b`)},
+		{"download", "start-bitstransfer", regexp.MustCompile(`\bstart-bitstransfer\b`)},
+		{"execute", "start-process", regexp.MustCompile(`\bstart-process\b`)},
+	}
+})
 
 // mraptor's three flags (oletools mraptor 0.56): A auto-exec, W write to
 // the file system or memory, X execute something outside the VBA engine.
@@ -116,8 +122,10 @@ var (
 	mraptorExecWords = wordSet("shell", "createobject", "getobject", "sendkeys", "macscript",
 		"followhyperlink", "createthread", "shellexecute", "shellexecutea", "executeexcel4macro",
 		"settimer", "callbyname", "win32_process")
-	mraptorOpenWrite = regexp.MustCompile(`\bopen\b[^\n]+\b(?:write|append|binary|output|random)\b`)
-	mraptorDeclare   = regexp.MustCompile(`\bdeclare\b[^\n]+\blib\b`)
+	mraptorOpenWrite = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\bopen\b[^\n]+\b(?:write|append|binary|output|random)\b`)
+	})
+	mraptorDeclare = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bdeclare\b[^\n]+\blib\b`) })
 )
 
 func wordSet(words ...string) map[string]bool {
@@ -128,12 +136,18 @@ func wordSet(words ...string) map[string]bool {
 	return m
 }
 
+// Obfuscation and procedure patterns. Like every regexp of this package
+// they are compiled on first use (sync.OnceValue), not at start-up.
 var (
-	replaceJunkRE = regexp.MustCompile(`(?i)\bReplace\$?\s*\([^,\n]+,\s*"([^"\n]+)"\s*,\s*""\s*\)`)
-	stringLitRE   = regexp.MustCompile(`"(?:[^"\n]|"")*"`)
-	base64LitRE   = regexp.MustCompile(`^[A-Za-z0-9+/]{100,}={0,2}$`)
-	hexLitRE      = regexp.MustCompile(`^(?:[0-9A-Fa-f]{2}){32,}$`)
-	procDefRE     = regexp.MustCompile(`^[ \t]*(?:(?:public|private|friend)[ \t]+)?(?:static[ \t]+)?(?:sub|function|property[ \t]+(?:get|let|set))[ \t]+([\pL\pN_]+)`)
+	replaceJunkRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\bReplace\$?\s*\([^,\n]+,\s*"([^"\n]+)"\s*,\s*""\s*\)`)
+	})
+	stringLitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"(?:[^"\n]|"")*"`) })
+	base64LitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9+/]{100,}={0,2}$`) })
+	hexLitRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:[0-9A-Fa-f]{2}){32,}$`) })
+	procDefRE   = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[ \t]*(?:(?:public|private|friend)[ \t]+)?(?:static[ \t]+)?(?:sub|function|property[ \t]+(?:get|let|set))[ \t]+([\pL\pN_]+)`)
+	})
 )
 
 // executableExts are the file extensions reported as executable names.
@@ -376,7 +390,7 @@ func (a *Analysis) keywords(text, lower string, ws []word) {
 			add("execute", text[w.start-1:w.end])
 		}
 	}
-	for _, p := range linePatterns {
+	for _, p := range linePatterns() {
 		forLines(lower, p.must, func(ls, le int) bool {
 			if m := p.re.FindString(lower[ls:le]); m != "" {
 				add(p.category, m)
@@ -401,10 +415,10 @@ func writeExec(text, lower string, ws []word) (w, x bool) {
 		}
 	}
 	if !w {
-		forLines(lower, "open", func(ls, le int) bool { w = mraptorOpenWrite.MatchString(lower[ls:le]); return !w })
+		forLines(lower, "open", func(ls, le int) bool { w = mraptorOpenWrite().MatchString(lower[ls:le]); return !w })
 	}
 	if !x {
-		forLines(lower, "declare", func(ls, le int) bool { x = mraptorDeclare.MatchString(lower[ls:le]); return !x })
+		forLines(lower, "declare", func(ls, le int) bool { x = mraptorDeclare().MatchString(lower[ls:le]); return !x })
 	}
 	return w, x
 }
@@ -605,11 +619,11 @@ func (a *Analysis) obfuscation(code string, ws []word) {
 	if a.ChrCalls >= 10 && a.ChrCalls*1000 >= 5*len(code) {
 		a.Obfuscation = append([]string{"dense Chr() calls (" + strconv.Itoa(a.ChrCalls) + ")"}, a.Obfuscation...)
 	}
-	lits := stringLitRE.FindAllString(code, -1)
+	lits := stringLitRE().FindAllString(code, -1)
 	litText := strings.Join(lits, "\n")
 	lower := asciiLower(code)
 	forLines(lower, "replace", func(ls, le int) bool {
-		for _, m := range replaceJunkRE.FindAllStringSubmatch(code[ls:le], 8) {
+		for _, m := range replaceJunkRE().FindAllStringSubmatch(code[ls:le], 8) {
 			junk := strings.ReplaceAll(m[1], `""`, `"`)
 			if strings.Count(litText, junk) >= 3 {
 				a.Obfuscation = append(a.Obfuscation, "Replace() removing junk "+quoteVBA(junk)+" from string literals")
@@ -623,9 +637,9 @@ func (a *Analysis) obfuscation(code string, ws []word) {
 		l = strings.Trim(l, `"`)
 		switch {
 		case len(l) < 64:
-		case hexLitRE.MatchString(l):
+		case hexLitRE().MatchString(l):
 			hex++
-		case base64LitRE.MatchString(l) && strings.ContainsAny(l, "0123456789") && l != strings.ToLower(l) && l != strings.ToUpper(l):
+		case base64LitRE().MatchString(l) && strings.ContainsAny(l, "0123456789") && l != strings.ToLower(l) && l != strings.ToUpper(l):
 			b64++
 		}
 	}
@@ -655,7 +669,7 @@ func (a *Analysis) deadCode(code, lower string, ws []word) {
 		if !strings.Contains(line, "sub") && !strings.Contains(line, "function") && !strings.Contains(line, "property") {
 			continue
 		}
-		if m := procDefRE.FindStringSubmatch(line); m != nil {
+		if m := procDefRE().FindStringSubmatch(line); m != nil {
 			names = append(names, m[1])
 		}
 	}

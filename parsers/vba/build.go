@@ -22,6 +22,10 @@ type ModuleSpec struct {
 	// PCode is written before the compressed source (the p-code cache);
 	// nil writes a small placeholder.
 	PCode []byte
+	// Stream names the module stream (default Name). Modules naming one
+	// stream share it, as in a forged dir stream: the first of them
+	// writes it.
+	Stream string
 }
 
 // ProjectSpec describes a VBA project to build.
@@ -146,12 +150,22 @@ func (s ProjectSpec) Streams() (map[string][]byte, error) {
 			pcode = make([]byte, 64)
 			pcode[0], pcode[1] = 0x01, 0x16
 		}
-		out["VBA/"+m.Name] = append(append([]byte{}, pcode...), Compress(raw)...)
+		stream := m.Stream
+		if stream == "" {
+			stream = m.Name
+		}
+		sname, err := enc(stream)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := out["VBA/"+stream]; !ok {
+			out["VBA/"+stream] = append(append([]byte{}, pcode...), Compress(raw)...)
+		}
 
 		rec(recModuleName, mname)
 		rec(recModuleNameU, utf16le(m.Name))
-		rec(recStreamName, mname)
-		rec(recStreamNameU, utf16le(m.Name))
+		rec(recStreamName, sname)
+		rec(recStreamNameU, utf16le(stream))
 		rec(recModuleDoc, nil)
 		rec(recModuleDocU, nil)
 		rec(recModuleOffset, u32(uint32(len(pcode))))

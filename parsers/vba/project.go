@@ -43,6 +43,12 @@ type Module struct {
 	StreamSize int // size of the module stream
 	ReadOnly   bool
 	Private    bool
+	// Duplicate is true when an earlier module of the project names the
+	// same stream at the same text offset: its Code (and Err) are that
+	// module's, shared rather than decompressed again. Office never writes
+	// such a project; a dir stream that repeats one module thousands of
+	// times is a decompression amplifier.
+	Duplicate bool
 	// Err tells why Code is missing or partial (stream absent, text offset
 	// past the stream end, corrupt compression, budget).
 	Err error
@@ -88,17 +94,33 @@ type Project struct {
 	VBAProjectVersion uint16
 	Dir               *Dir
 	Warnings          []string
+	// SkippedModules counts the modules of the dir stream past
+	// MaxProjectModules, which were not extracted.
+	SkippedModules int
 }
 
 // MaxProjectStream bounds the PROJECT stream text we parse.
 const MaxProjectStream = 1 << 20
 
+// MaxProjectModules bounds the modules extracted from one project (Office
+// projects hold a few dozen at most); the rest are counted in
+// Project.SkippedModules.
+const MaxProjectModules = 512
+
+// maxRetainedStreams bounds the raw module stream bytes ExtractProject
+// keeps for reuse; streams past it are read again when needed.
+const maxRetainedStreams = 16 << 20
+
 // ExtractProject reads the VBA project whose streams open returns: it
 // decompresses and parses the dir stream, reads the PROJECT stream for
 // module kinds and protection, and decompresses every module's source.
-// All decompression draws from budget. It returns the partial project and an
-// error wrapping parsers.ErrMalformed (or a budget error) when the dir stream
-// is damaged; problems with one module are left on Module.Err.
+// All decompression draws from budget. Each module stream is read once and
+// each (stream, text offset) pair decompressed once: modules repeating one
+// are marked Duplicate. At most MaxProjectModules modules are extracted.
+// It returns the partial project and an error wrapping parsers.ErrMalformed
+// (or a limit error: ErrTooMany past MaxProjectModules, a budget error) when
+// the dir stream is damaged or cut; problems with one module are left on
+// Module.Err.
 func ExtractProject(ctx context.Context, open StreamFunc, budget *parsers.Budget) (*Project, error) {
 	p := &Project{CodePage: DefaultCodePage, ModuleKinds: map[string]string{}}
 	rawDir, err := open("VBA/dir")
@@ -139,19 +161,96 @@ func ExtractProject(ctx context.Context, open StreamFunc, budget *parsers.Budget
 		}
 	}
 
-	for i := range dir.Modules {
+	mods := dir.Modules
+	if len(mods) > MaxProjectModules {
+		p.SkippedModules = len(mods) - MaxProjectModules
+		mods = mods[:MaxProjectModules]
+		if firstErr == nil {
+			firstErr = fmt.Errorf("%w: vba: project lists %d modules, only the first %d were extracted", parsers.ErrTooMany, len(dir.Modules), MaxProjectModules)
+		}
+	}
+	sc := &streamCache{open: open, budget: budget, raw: map[string]*rawStream{}, texts: map[textKey]*moduleText{}}
+	for i := range mods {
 		if err := ctx.Err(); err != nil {
 			return p, fmt.Errorf("%w: %v", parsers.ErrDeadline, err)
 		}
 		if err := budget.Err(); err != nil {
 			return p, err
 		}
-		p.Modules = append(p.Modules, p.extractModule(&dir.Modules[i], open, budget))
+		p.Modules = append(p.Modules, p.extractModule(&mods[i], sc))
 	}
 	return p, firstErr
 }
 
-func (p *Project) extractModule(dm *DirModule, open StreamFunc, budget *parsers.Budget) Module {
+// streamCache reads the module streams of one project: each stream is
+// opened once (its bytes kept while they fit in maxRetainedStreams) and
+// each (stream, text offset) pair decompressed once.
+type streamCache struct {
+	open     StreamFunc
+	budget   *parsers.Budget
+	raw      map[string]*rawStream // by lower-case stream name
+	retained int
+	texts    map[textKey]*moduleText
+}
+
+type rawStream struct {
+	data []byte // nil when not retained (or empty)
+	size int
+	err  error
+}
+
+type textKey struct {
+	stream string // lower-case name
+	offset uint32
+}
+
+type moduleText struct {
+	code string
+	err  error // decompression error
+}
+
+// stat opens name once and returns its size, or the error opening it.
+func (c *streamCache) stat(name string) (*rawStream, []byte) {
+	key := strings.ToLower(name)
+	if rs, ok := c.raw[key]; ok {
+		return rs, rs.data
+	}
+	data, err := c.open(name)
+	rs := &rawStream{size: len(data), err: err}
+	if err == nil && c.retained+len(data) <= maxRetainedStreams {
+		rs.data = data
+		c.retained += len(data)
+	}
+	c.raw[key] = rs
+	return rs, data
+}
+
+// text returns the decompressed source of name from offset on; data is
+// the stream when the caller holds it (nil otherwise). shared is true when
+// an earlier call decompressed the same pair.
+func (c *streamCache) text(name string, offset uint32, data []byte, cp uint16) (t *moduleText, shared bool) {
+	key := textKey{strings.ToLower(name), offset}
+	if t, ok := c.texts[key]; ok {
+		return t, true
+	}
+	if data == nil {
+		var err error
+		if data, err = c.open(name); err != nil {
+			t = &moduleText{err: err}
+			c.texts[key] = t
+			return t, false
+		}
+	}
+	if int64(offset) > int64(len(data)) { // the size changed between reads
+		offset = uint32(len(data))
+	}
+	code, derr := decompress(data[offset:], c.budget)
+	t = &moduleText{code: DecodeCodePage(cp, code), err: derr}
+	c.texts[key] = t
+	return t, false
+}
+
+func (p *Project) extractModule(dm *DirModule, sc *streamCache) Module {
 	m := Module{
 		Name:       DecodeCodePage(p.CodePage, dm.NameBytes),
 		Type:       dm.Type,
@@ -181,9 +280,11 @@ func (p *Project) extractModule(dm *DirModule, open StreamFunc, budget *parsers.
 		if name == "" {
 			continue
 		}
-		data, err = open("VBA/" + name)
-		if err == nil {
+		var rs *rawStream
+		rs, data = sc.stat("VBA/" + name)
+		if err = rs.err; err == nil {
 			m.StreamName = "VBA/" + name
+			m.StreamSize = rs.size
 			break
 		}
 	}
@@ -191,21 +292,20 @@ func (p *Project) extractModule(dm *DirModule, open StreamFunc, budget *parsers.
 		m.Err = fmt.Errorf("vba: module %q: stream: %w", m.Name, err)
 		return m
 	}
-	m.StreamSize = len(data)
 	if !dm.HasOffset {
 		m.Err = fmt.Errorf("%w: vba: module %q: no MODULEOFFSET record", parsers.ErrMalformed, m.Name)
 		return m
 	}
-	if int64(dm.TextOffset) >= int64(len(data)) {
-		m.PCodeSize = len(data)
-		m.Err = fmt.Errorf("%w: vba: module %q: text offset %d at or past the stream end (%d bytes)", parsers.ErrMalformed, m.Name, dm.TextOffset, len(data))
+	if int64(dm.TextOffset) >= int64(m.StreamSize) {
+		m.PCodeSize = m.StreamSize
+		m.Err = fmt.Errorf("%w: vba: module %q: text offset %d at or past the stream end (%d bytes)", parsers.ErrMalformed, m.Name, dm.TextOffset, m.StreamSize)
 		return m
 	}
 	m.PCodeSize = int(dm.TextOffset)
-	code, derr := decompress(data[dm.TextOffset:], budget)
-	m.Code = DecodeCodePage(p.CodePage, code)
-	if derr != nil {
-		m.Err = fmt.Errorf("vba: module %q: %w", m.Name, derr)
+	t, shared := sc.text(m.StreamName, dm.TextOffset, data, p.CodePage)
+	m.Code, m.Duplicate = t.code, shared
+	if t.err != nil {
+		m.Err = fmt.Errorf("vba: module %q: %w", m.Name, t.err)
 	}
 	return m
 }

@@ -314,3 +314,131 @@ func TestFilterAttributes(t *testing.T) {
 		}
 	}
 }
+
+// countingStreams wraps open and counts the reads of each stream (by
+// lower-case name).
+func countingStreams(open StreamFunc, reads map[string]int) StreamFunc {
+	return func(name string) ([]byte, error) {
+		reads[strings.ToLower(name)]++
+		return open(name)
+	}
+}
+
+// TestExtractProject_sharedStreams checks a forged dir stream whose modules
+// repeat one stream: the stream is read and decompressed once, later
+// modules are marked Duplicate and share the source, and the work does not
+// grow with the number of repetitions.
+func TestExtractProject_sharedStreams(t *testing.T) {
+	code := "Sub AutoOpen()\n" + strings.Repeat("  x = \"TRIAGE-REGRESSION\"\n", 2000) + "End Sub"
+	build := func(n int) ProjectSpec {
+		s := ProjectSpec{Modules: []ModuleSpec{{Name: "Module1", Code: code}, {Name: "Own", Code: "Sub Own()\nEnd Sub"}}}
+		for i := range n {
+			s.Modules = append(s.Modules, ModuleSpec{Name: fmt.Sprintf("Copy%d", i), Stream: "Module1", Code: "ignored"})
+		}
+		return s
+	}
+	for _, n := range []int{1, 300} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			streams := mustStreams(t, build(n))
+			reads := map[string]int{}
+			budget := parsers.NewBudget(context.Background(), parsers.DefaultLimits())
+			p, err := ExtractProject(context.Background(), countingStreams(mapStreams(streams), reads), budget)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Modules) != n+2 {
+				t.Fatalf("%d modules, want %d", len(p.Modules), n+2)
+			}
+			if got := reads["vba/module1"]; got != 1 {
+				t.Errorf("VBA/Module1 read %d times, want 1", got)
+			}
+			first := p.Modules[0]
+			if first.Duplicate || first.Err != nil || !strings.Contains(first.Source(), "TRIAGE-REGRESSION") {
+				t.Fatalf("first module: duplicate=%v err=%v", first.Duplicate, first.Err)
+			}
+			if p.Modules[1].Duplicate || p.Modules[1].Source() != "Sub Own()\nEnd Sub" {
+				t.Errorf("own module: duplicate=%v source %q", p.Modules[1].Duplicate, p.Modules[1].Source())
+			}
+			for _, m := range p.Modules[2:] {
+				if !m.Duplicate || m.Code != first.Code || m.StreamName != "VBA/Module1" || m.Err != nil {
+					t.Fatalf("%s: duplicate=%v stream=%q err=%v, same code %v", m.Name, m.Duplicate, m.StreamName, m.Err, m.Code == first.Code)
+				}
+			}
+			// The budget is charged for the dir stream and each distinct
+			// source once.
+			want := int64(len(dirOf(t, streams)) + len(first.Code) + len(p.Modules[1].Code))
+			if got := budget.Used(); got != want {
+				t.Errorf("budget used %d bytes, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestExtractProject_sharedStreamOtherOffset: two modules naming one stream
+// at different offsets are distinct (not Duplicate); the stream is read once.
+func TestExtractProject_sharedStreamOtherOffset(t *testing.T) {
+	streams := mustStreams(t, ProjectSpec{Modules: []ModuleSpec{
+		{Name: "A", Code: "Sub A()\nEnd Sub"},
+		{Name: "B", Stream: "A", PCode: make([]byte, 10)}, // offset 10: inside A's p-code
+	}})
+	reads := map[string]int{}
+	p, err := ExtractProject(context.Background(), countingStreams(mapStreams(streams), reads), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := p.Modules[0], p.Modules[1]
+	if a.Duplicate || b.Duplicate {
+		t.Errorf("duplicate flags %v %v, want false false", a.Duplicate, b.Duplicate)
+	}
+	if a.Err != nil || a.Source() != "Sub A()\nEnd Sub" {
+		t.Errorf("A: %q %v", a.Source(), a.Err)
+	}
+	if b.PCodeSize != 10 || !errors.Is(b.Err, parsers.ErrMalformed) {
+		t.Errorf("B: p-code %d, err %v (want 10, malformed: offset 10 is p-code)", b.PCodeSize, b.Err)
+	}
+	if got := reads["vba/a"]; got != 1 {
+		t.Errorf("VBA/A read %d times, want 1", got)
+	}
+}
+
+// TestExtractProject_moduleCap checks that at most MaxProjectModules
+// modules are extracted and the rest counted.
+func TestExtractProject_moduleCap(t *testing.T) {
+	const n = MaxProjectModules + 40
+	var s ProjectSpec
+	for i := range n {
+		s.Modules = append(s.Modules, ModuleSpec{Name: fmt.Sprintf("M%d", i), Code: fmt.Sprintf("Sub P%d()\nEnd Sub", i)})
+	}
+	streams := mustStreams(t, s)
+	reads := map[string]int{}
+	p, err := ExtractProject(context.Background(), countingStreams(mapStreams(streams), reads), nil)
+	if !errors.Is(err, parsers.ErrTooMany) {
+		t.Fatalf("err = %v, want ErrTooMany", err)
+	}
+	if len(p.Modules) != MaxProjectModules || p.SkippedModules != 40 {
+		t.Errorf("%d modules extracted, %d skipped; want %d, 40", len(p.Modules), p.SkippedModules, MaxProjectModules)
+	}
+	if last := p.Modules[len(p.Modules)-1]; last.Err != nil || last.Source() != fmt.Sprintf("Sub P%d()\nEnd Sub", MaxProjectModules-1) {
+		t.Errorf("last module: %q %v", last.Source(), last.Err)
+	}
+	if reads[fmt.Sprintf("vba/m%d", MaxProjectModules)] != 0 {
+		t.Error("a module past the cap was read")
+	}
+}
+
+// TestExtractProject_deadline: a passed deadline stops extraction before
+// the modules are read.
+func TestExtractProject_deadline(t *testing.T) {
+	streams := mustStreams(t, ProjectSpec{Modules: []ModuleSpec{{Name: "A", Code: "x"}, {Name: "B", Code: "y"}}})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	budget := parsers.NewBudget(ctx, parsers.DefaultLimits())
+	reads := map[string]int{}
+	p, err := ExtractProject(context.Background(), countingStreams(mapStreams(streams), reads), budget)
+	if !errors.Is(err, parsers.ErrDeadline) {
+		t.Fatalf("err = %v, want ErrDeadline", err)
+	}
+	if len(p.Modules) != 0 || reads["vba/a"] != 0 {
+		t.Errorf("%d modules extracted, VBA/A read %d times after the deadline", len(p.Modules), reads["vba/a"])
+	}
+}

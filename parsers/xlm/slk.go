@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"triage/parsers"
 )
@@ -13,10 +14,13 @@ import (
 const maxLines = 1 << 20
 
 // xlmCallRE finds function calls in formula text.
-var xlmCallRE = regexp.MustCompile(`(?i)\b([A-Z][A-Z0-9]*(?:\.[A-Z0-9]+)*)\s*\(`)
+var xlmCallRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)\b([A-Z][A-Z0-9]*(?:\.[A-Z0-9]+)*)\s*\(`) })
 
-// ddeFormulaRE matches a DDE formula: service|'topic'!item.
-var ddeFormulaRE = regexp.MustCompile(`(?i)[A-Za-z0-9_.\\\-]+\s*\|\s*(?:'[^']{0,1000}'|[^\s'!|"]{1,1000})\s*![A-Za-z0-9$_.']{0,64}`)
+// ddeFormulaRE matches a DDE formula: service|'topic'!item. Its counted
+// repetitions make it costly to compile: it is compiled on first use.
+var ddeFormulaRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)[A-Za-z0-9_.\\\-]+\s*\|\s*(?:'[^']{0,1000}'|[^\s'!|"]{1,1000})\s*![A-Za-z0-9$_.']{0,64}`)
+})
 
 // knownXLM are the function names reported from SYLK formulas.
 var knownXLM = func() map[string]bool {
@@ -106,14 +110,14 @@ func parseSLK(data []byte, b *parsers.Budget) (*result, error) {
 
 func (r *result) slkFormula(expr string) {
 	var names []string
-	for _, m := range xlmCallRE.FindAllStringSubmatch(expr, 20) {
+	for _, m := range xlmCallRE().FindAllStringSubmatch(expr, 20) {
 		name := strings.ToUpper(m[1])
 		if knownXLM[name] {
 			r.funcs[name] = true
 			names = append(names, name)
 		}
 	}
-	for _, m := range ddeFormulaRE.FindAllString(expr, 5) {
+	for _, m := range ddeFormulaRE().FindAllString(expr, 5) {
 		if len(r.dde) < maxStrings {
 			r.dde = append(r.dde, capString(m, maxShown))
 		}
