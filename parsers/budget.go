@@ -35,7 +35,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxInputBytes:    64 * MiB,
 		MaxArtifactBytes: 32 * MiB,
-		MaxTotalBytes:    96 * MiB,
+		MaxTotalBytes:    64 * MiB,
 		MaxRatio:         200,
 		MaxArtifacts:     2000,
 		MaxDepth:         12,

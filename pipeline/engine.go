@@ -228,6 +228,11 @@ func (r *run) walk(root *node) {
 			continue
 		}
 		r.process(n)
+		if !r.e.cfg.KeepData {
+			// Its children hold what they need; drop this artifact's bytes
+			// so a deep archive does not keep every level alive.
+			n.data = nil
+		}
 	}
 }
 
