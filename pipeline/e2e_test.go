@@ -187,3 +187,29 @@ func TestSamples_engineAcceptance(t *testing.T) {
 		}
 	})
 }
+
+func TestReport_Subtree_judgesTheForwardedMessage(t *testing.T) {
+	eng, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := sampleReport(t, eng, "malicious/forwarded-iqy")
+	inner := byType(rep, "eml")[1]
+	sub := rep.Subtree(inner.ID, Scoring{})
+	if sub == nil || sub.Message.Subject != "写真添付" || sub.Verdict != Malicious {
+		t.Fatalf("subtree %+v", sub)
+	}
+	for _, a := range sub.Artifacts {
+		if a.ID != inner.ID && !strings.HasPrefix(a.ID, inner.ID+".") {
+			t.Errorf("artifact %s outside the subtree", a.ID)
+		}
+	}
+	for _, re := range sub.Reasons {
+		if re.Artifact == "1" {
+			t.Errorf("reason from the forwarding mail kept: %+v", re)
+		}
+	}
+	if rep.Subtree("9.9", Scoring{}) != nil {
+		t.Error("unknown id gave a subtree")
+	}
+}

@@ -64,12 +64,18 @@ func score(rep *Report, set *rules.Set, sc Scoring) {
 			reasons = append(reasons, Reason{Rule: f.Code, Artifact: a.ID, Detail: f.Detail, Severity: f.Severity, Campaign: f.Campaign, Attack: f.Attack, Source: src})
 		}
 	}
+	scoreReasons(rep, reasons, sc)
+}
+
+// scoreReasons sets rep's reasons, score and verdict from reasons.
+func scoreReasons(rep *Report, reasons []Reason, sc Scoring) {
 	// Strongest first, then artifact order; stable for equal keys.
 	sort.SliceStable(reasons, func(i, j int) bool { return reasons[i].Severity > reasons[j].Severity })
 	counted := map[string]bool{}
 	content, mail := 0, 0
 	for i := range reasons {
 		re := &reasons[i]
+		re.Points = 0
 		g := scoreGroup(re.Rule)
 		if counted[g] {
 			continue
@@ -117,4 +123,43 @@ func scoreGroup(rule string) string {
 		return "malformed"
 	}
 	return rule
+}
+
+// Subtree returns the report of the artifact id and everything extracted
+// from it, judged on its own: its reasons re-scored, and for a message its
+// decoded headers as the message block. A report forwarded as an attachment
+// is judged this way on the attached message, without the forwarding
+// mail's own traits. Artifact ids are kept as they are.
+func (r *Report) Subtree(id string, sc Scoring) *Report {
+	sc = sc.withDefaults()
+	in := func(aid string) bool { return aid == id || strings.HasPrefix(aid, id+".") }
+	out := &Report{SchemaVersion: r.SchemaVersion, Input: r.Input, Stats: r.Stats, Artifacts: []*Artifact{}}
+	var root *Artifact
+	for _, a := range r.Artifacts {
+		if in(a.ID) {
+			out.Artifacts = append(out.Artifacts, a)
+			if a.ID == id {
+				root = a
+			}
+		}
+	}
+	if root == nil {
+		return nil
+	}
+	get := func(k string) string { s, _ := root.Meta[k].(string); return s }
+	out.Message = MessageInfo{Subject: get("subject"), From: get("from"), To: get("to"), Date: get("date"), MessageID: get("message_id"), ReplyTo: get("reply_to"), Cc: get("cc")}
+	var reasons []Reason
+	for _, re := range r.Reasons {
+		if in(re.Artifact) {
+			reasons = append(reasons, re)
+		}
+	}
+	if reasons == nil {
+		reasons = []Reason{}
+	}
+	scoreReasons(out, reasons, sc)
+	// IOCs are not tracked per artifact: the whole message's are kept (the
+	// forwarding mail rarely adds any).
+	out.IOCs = r.IOCs
+	return out
 }

@@ -37,6 +37,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return runRegress(ctx, args[1:], stdout, stderr)
 		case "rules":
 			return runRules(ctx, args[1:], stdout, stderr)
+		case "daemon":
+			return runDaemon(ctx, args[1:], stdout, stderr)
+		case "results":
+			return runResults(ctx, args[1:], stdout, stderr)
 		case "bench":
 			return runBench(ctx, args[1:], stdout, stderr)
 		case "help", "-h", "-help", "--help":

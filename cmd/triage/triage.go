@@ -21,6 +21,11 @@ import (
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: triage [flags] FILE|DIR|- ...
+       triage daemon --config FILE | --demo     the SOC mailbox daemon (IMAP)
+       triage results [show ID]                  stored daemon results
+       triage regress [DIR]                      the sample regression suite
+       triage rules lint|coverage                rule checks for rule authors
+       triage bench                              triage vs clamscan, yara, sha256sum
 
 Judges each message (.eml, .msg) or bare file (.zip, .lnk, .iqy, .doc, .js …)
 as malicious, suspicious or clean, and prints the evidence.
