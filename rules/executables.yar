@@ -1,6 +1,8 @@
 // Executable payloads: Agent Tesla (§12), PyLocky (§6), Netwalker (§14), FIFA lures (§10), policy (§16).
 
-import "pe"
+// No `import "pe"`: a module import costs ~0.25 ms on every scan of every
+// artifact (it builds the module's object tree), 40 times the scan itself
+// on small artifacts. The CLR header check below reads the PE directly.
 
 rule PE_DotNet_Stealer_Strings
 {
@@ -19,7 +21,13 @@ rule PE_DotNet_Stealer_Strings
         $s4 = "Thunderbird" ascii wide
         $s5 = "\\Google\\Chrome\\User Data" ascii wide
     condition:
-        pe.is_pe and pe.data_directories[pe.IMAGE_DIRECTORY_ENTRY_COM_DESCRIPTOR].virtual_address != 0 and 3 of ($s*)
+        // A .NET assembly: the COM descriptor (CLR header) data directory,
+        // entry 14, is set (PE32: directories at optional header + 96,
+        // PE32+: + 112).
+        uint16(0) == 0x5a4d and uint32(uint32(0x3c)) == 0x00004550 and
+        ((uint16(uint32(0x3c) + 24) == 0x10b and uint32(uint32(0x3c) + 24 + 96 + 14 * 8) != 0) or
+         (uint16(uint32(0x3c) + 24) == 0x20b and uint32(uint32(0x3c) + 24 + 112 + 14 * 8) != 0)) and
+        3 of ($s*)
 }
 
 rule PE_AutoIt_Compiled

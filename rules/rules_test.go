@@ -92,3 +92,19 @@ func TestLoad_cache(t *testing.T) {
 		t.Errorf("damaged cache: %v", err)
 	}
 }
+
+// TestBuiltin_noModules: importing a YARA module (pe, math, …) costs a
+// fixed ~0.25 ms per scanned artifact; the built-in rules do without.
+func TestBuiltin_noModules(t *testing.T) {
+	srcs, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range srcs {
+		for _, line := range strings.Split(s.Text, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "import ") {
+				t.Errorf("%s imports a module: %s", s.Name, line)
+			}
+		}
+	}
+}
