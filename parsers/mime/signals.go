@@ -60,8 +60,36 @@ func DefaultSignals() Signals {
 	}
 }
 
+// matcher is a signal pattern: a plain word is found with a substring
+// search of the lowercased text, anything else with its expression.
+type matcher struct {
+	lit string
+	re  *regexp.Regexp
+}
+
+func (m matcher) find(text, lower string) string {
+	if m.re == nil {
+		if strings.Contains(lower, m.lit) {
+			return m.lit
+		}
+		return ""
+	}
+	return m.re.FindString(text)
+}
+
+// firstMatch returns the first pattern's match in text, or "".
+func firstMatch(ms []matcher, text string) string {
+	lower := strings.ToLower(text)
+	for _, m := range ms {
+		if f := m.find(text, lower); f != "" {
+			return f
+		}
+	}
+	return ""
+}
+
 type compiledSignals struct {
-	lure, payment, prize []*regexp.Regexp
+	lure, payment, prize []matcher
 	brands               map[string][]string
 	disabled             map[string]bool
 }
@@ -73,14 +101,18 @@ func compileSignals(s Signals) (*compiledSignals, error) {
 	}
 	for _, set := range []struct {
 		src []string
-		dst *[]*regexp.Regexp
+		dst *[]matcher
 	}{{s.LureSubjects, &c.lure}, {s.PaymentWords, &c.payment}, {s.PrizeWords, &c.prize}} {
 		for _, p := range set.src {
+			if regexp.QuoteMeta(p) == p {
+				*set.dst = append(*set.dst, matcher{lit: strings.ToLower(p)})
+				continue
+			}
 			re, err := regexp.Compile(p)
 			if err != nil {
 				return nil, fmt.Errorf("mime: signal pattern %q: %w", p, err)
 			}
-			*set.dst = append(*set.dst, re)
+			*set.dst = append(*set.dst, matcher{re: re})
 		}
 	}
 	return c, nil
@@ -141,11 +173,8 @@ func (w *walker) signals(h message.Header, attachments int) {
 	if replyPrefixRE.MatchString(subj) && h.Get("In-Reply-To") == "" && h.Get("References") == "" {
 		add("mail.reply_without_thread", parsers.Low, fmt.Sprintf("subject %q looks like a reply or forward but the message has no In-Reply-To or References", clip(subj, 120)), "T1566.001")
 	}
-	for _, re := range cs.lure {
-		if m := re.FindString(subj); m != "" {
-			add("mail.lure_subject", parsers.Low, fmt.Sprintf("subject contains lure wording %q", m), "T1566")
-			break
-		}
+	if m := firstMatch(cs.lure, subj); m != "" {
+		add("mail.lure_subject", parsers.Low, fmt.Sprintf("subject contains lure wording %q", m), "T1566")
 	}
 	body := strings.Join(w.texts, "\n")
 	if len(body) > 4*1024 {
@@ -153,17 +182,14 @@ func (w *walker) signals(h message.Header, attachments int) {
 		// expressions need not read a long body to its end.
 		body = body[:4*1024]
 	}
-	for _, re := range cs.payment {
-		if m := re.FindString(subj + "\n" + body); m != "" && attachments == 0 {
+	text := subj + "\n" + body
+	if attachments == 0 {
+		if m := firstMatch(cs.payment, text); m != "" {
 			add("mail.payment_request", parsers.Low, fmt.Sprintf("payment request wording %q in a message without attachments (BEC)", m), "T1656")
-			break
 		}
 	}
-	for _, re := range cs.prize {
-		if m := re.FindString(subj + "\n" + body); m != "" {
-			add("mail.prize_lure", parsers.Low, fmt.Sprintf("prize wording %q", m), "T1566.002")
-			break
-		}
+	if m := firstMatch(cs.prize, text); m != "" {
+		add("mail.prize_lure", parsers.Low, fmt.Sprintf("prize wording %q", m), "T1566.002")
 	}
 	for _, ar := range h.Values("Authentication-Results") {
 		if m := authFailRE.FindString(ar); m != "" {
