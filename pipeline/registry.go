@@ -48,6 +48,22 @@ func DefaultParsers() []parsers.Parser {
 	}
 }
 
+// DefaultParsersWith is DefaultParsers with the mail-level signals
+// configured (lure lists, brands, tenants, disabled signals).
+func DefaultParsersWith(sig mime.Signals) ([]parsers.Parser, error) {
+	m, err := mime.NewWithSignals(sig)
+	if err != nil {
+		return nil, err
+	}
+	ps := DefaultParsers()
+	for i, p := range ps {
+		if p.Name() == mime.Name {
+			ps[i] = m
+		}
+	}
+	return ps, nil
+}
+
 var parserNameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // checkRegistry enforces the registry's invariants: valid, unique names.

@@ -91,3 +91,17 @@ func TestRun_userRulesOnly(t *testing.T) {
 		t.Errorf("exit %d out %q err %q: want the user's critical rule to decide", code, out, stderr)
 	}
 }
+
+func TestRun_signalsConfig(t *testing.T) {
+	bec := filepath.Join("..", "..", "samples", "suspicious", "bec-ceo-transfer", "input.eml")
+	code, out, _ := runCLI(t, "", "--json", bec)
+	if code != exitSuspicious || !strings.Contains(out, "mail.reply_to_mismatch") {
+		t.Fatalf("baseline: exit %d", code)
+	}
+	cfg := filepath.Join(t.TempDir(), "signals.json")
+	os.WriteFile(cfg, []byte(`{"disabled": ["mail.reply_to_mismatch", "mail.payment_request", "mail.auth_fail", "mail.display_name_spoof", "mail.reply_without_thread", "mail.lure_subject"]}`), 0o644)
+	code, out, stderr := runCLI(t, "", "--json", "--signals", cfg, bec)
+	if strings.Contains(out, "mail.reply_to_mismatch") || code != exitClean {
+		t.Errorf("disabled signals still scored: exit %d, %s %s", code, out, stderr)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"triage/parsers"
+	"triage/parsers/mime"
 	"triage/pipeline"
 	"triage/rules"
 )
@@ -41,6 +42,9 @@ flags:
   --text-max N      bytes of derived text kept per artifact in the report
   --limits FILE     JSON file of limits (field names as in "limits" of --help-limits)
   --help-limits     print the default limits as JSON
+  --signals FILE    JSON overriding the mail-level signals (lure_subjects,
+                    payment_words, prize_words, brands, japanese_tenants,
+                    disabled: a list of mail.* codes to turn off)
   --rule-cache DIR  keep compiled rules here for fast start-up (default: the
                     user cache dir; "" compiles every time)
 
@@ -68,6 +72,7 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		textMax    = fs.Int("text-max", 0, "")
 		limitsFile = fs.String("limits", "", "")
 		ruleCache  = fs.String("rule-cache", rules.DefaultCacheDir(), "")
+		signals    = fs.String("signals", "", "")
 		helpLimits = fs.Bool("help-limits", false, "")
 	)
 	fs.Var(&ruleDirs, "rules", "")
@@ -117,7 +122,22 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	for _, w := range set.Warnings {
 		fmt.Fprintf(stderr, "triage: rule warning: %s\n", w)
 	}
-	eng, err := pipeline.New(pipeline.Config{Limits: limits, Rules: set, KeepData: *extractDir != ""})
+	var ps []parsers.Parser
+	if *signals != "" {
+		sig := mime.DefaultSignals()
+		b, err := os.ReadFile(*signals)
+		if err == nil {
+			err = json.Unmarshal(b, &sig)
+		}
+		if err == nil {
+			ps, err = pipeline.DefaultParsersWith(sig)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "triage: signals %s: %v\n", *signals, err)
+			return exitError
+		}
+	}
+	eng, err := pipeline.New(pipeline.Config{Limits: limits, Rules: set, KeepData: *extractDir != "", Parsers: ps})
 	if err != nil {
 		fmt.Fprintf(stderr, "triage: %v\n", err)
 		return exitError

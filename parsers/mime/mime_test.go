@@ -222,3 +222,25 @@ func TestParamValue_rfc2231ContinuationsInISO2022JP(t *testing.T) {
 		t.Errorf("plain parameter = %q", got)
 	}
 }
+
+func TestParse_languageMismatch(t *testing.T) {
+	msg := func(to, subj string) string {
+		return "From: buchhaltung@firma.example\r\nTo: " + to + "\r\nSubject: " + subj + "\r\nIn-Reply-To: <x@y>\r\n\r\nbody\r\n"
+	}
+	rec, _ := parsertest.Run(t, New(), "m.eml", "eml", []byte(msg("keiri@corp.co.jp", "AW: Rechnung 2019-09-16")))
+	if !rec.HasFinding("mail.language_mismatch") {
+		t.Errorf("German invoice to a .jp tenant not flagged: %+v", rec.Findings)
+	}
+	rec, _ = parsertest.Run(t, New(), "m.eml", "eml", []byte(msg("buchhaltung@firma.de", "AW: Rechnung 2019-09-16")))
+	if rec.HasFinding("mail.language_mismatch") {
+		t.Error("German invoice to a German tenant flagged")
+	}
+	p, err := NewWithSignals(Signals{JapaneseTenants: []string{"corp.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, _ = parsertest.Run(t, p, "m.eml", "eml", []byte(msg("keiri@corp.example", "Faktura 12/2019")))
+	if !rec.HasFinding("mail.language_mismatch") {
+		t.Error("configured tenant domain not honoured")
+	}
+}

@@ -29,6 +29,10 @@ type Signals struct {
 	// domains (carriers, banks): a brand display name on another domain is
 	// a mail.brand_impersonation finding.
 	Brands map[string][]string `json:"brands"`
+	// JapaneseTenants are recipient domain suffixes of a Japanese-speaking
+	// tenant: a subject or attachment name there in German, Polish, French
+	// or Italian business words is a mail.language_mismatch (§3).
+	JapaneseTenants []string `json:"japanese_tenants"`
 	// Disabled lists signal codes to skip.
 	Disabled []string `json:"disabled"`
 }
@@ -44,8 +48,9 @@ func DefaultSignals() Signals {
 			`(?i)\b(world cup|fifa)\b`,
 			`(?i)(corona|covid)`,
 		},
-		PaymentWords: []string{`振込`, `送金`, `至急`, `口座変更`, `(?i)\bwire transfer\b`, `(?i)\burgent\b.*\b(transfer|payment)\b`, `(?i)\bbank (account|details) (change|update)`},
-		PrizeWords:   []string{`当選`, `プレゼント`, `クーポン`, `おめでとうございます`, `からあげ`, `(?i)\bcongratulations\b`, `(?i)\byou (have )?won\b`, `(?i)\bprize\b`},
+		PaymentWords:    []string{`振込`, `送金`, `至急`, `口座変更`, `(?i)\bwire transfer\b`, `(?i)\burgent\b.*\b(transfer|payment)\b`, `(?i)\bbank (account|details) (change|update)`},
+		JapaneseTenants: []string{".jp"},
+		PrizeWords:      []string{`当選`, `プレゼント`, `クーポン`, `おめでとうございます`, `からあげ`, `(?i)\bcongratulations\b`, `(?i)\byou (have )?won\b`, `(?i)\bprize\b`},
 		Brands: map[string][]string{
 			"docomo":   {"docomo.ne.jp", "nttdocomo.co.jp"},
 			"ドコモ":      {"docomo.ne.jp", "nttdocomo.co.jp"},
@@ -90,12 +95,13 @@ func firstMatch(ms []matcher, text string) string {
 
 type compiledSignals struct {
 	lure, payment, prize []matcher
+	jaTenants            []string
 	brands               map[string][]string
 	disabled             map[string]bool
 }
 
 func compileSignals(s Signals) (*compiledSignals, error) {
-	c := &compiledSignals{brands: s.Brands, disabled: map[string]bool{}}
+	c := &compiledSignals{brands: s.Brands, jaTenants: s.JapaneseTenants, disabled: map[string]bool{}}
 	for _, d := range s.Disabled {
 		c.disabled[d] = true
 	}
@@ -191,6 +197,14 @@ func (w *walker) signals(h message.Header, attachments int) {
 	if m := firstMatch(cs.prize, text); m != "" {
 		add("mail.prize_lure", parsers.Low, fmt.Sprintf("prize wording %q", m), "T1566.002")
 	}
+	if w.toJapaneseTenant(mh, cs.jaTenants) {
+		for _, t := range append([]string{subj}, w.attachNames...) {
+			if m := foreignWordsRE.FindString(t); m != "" && !japaneseRE.MatchString(t) {
+				add("mail.language_mismatch", parsers.Low, fmt.Sprintf("%q (%s business wording) sent to a Japanese tenant", clip(t, 120), m), "T1566.001")
+				break
+			}
+		}
+	}
 	for _, ar := range h.Values("Authentication-Results") {
 		if m := authFailRE.FindString(ar); m != "" {
 			add("mail.auth_fail", parsers.Low, fmt.Sprintf("Authentication-Results: %s", m), "T1566")
@@ -227,6 +241,32 @@ var signalCampaign = map[string]string{
 	"mail.reply_without_thread":  "emotet",
 	"mail.payload_link":          "pylocky",
 	"mail.empty_body_attachment": "avaddon",
+	"mail.language_mismatch":     "emotet",
+}
+
+var (
+	foreignWordsRE = regexp.MustCompile(`(?i)\b(rechnung|mahnung|zahlung|zahlungserinnerung|faktura|fakturę|płatność|zapłata|facture|paiement|fattura|pagamento|factura)\b`)
+	japaneseRE     = regexp.MustCompile(`[\p{Hiragana}\p{Katakana}\p{Han}]`)
+)
+
+// toJapaneseTenant reports whether any To/Cc recipient's domain ends in
+// one of the tenant suffixes.
+func (w *walker) toJapaneseTenant(mh mail.Header, suffixes []string) bool {
+	for _, field := range []string{"To", "Cc"} {
+		l, err := mh.AddressList(field)
+		if err != nil {
+			continue
+		}
+		for _, a := range l {
+			d := domainOf(strings.ToLower(a.Address))
+			for _, s := range suffixes {
+				if d != "" && (strings.HasSuffix(d, s) || d == strings.TrimPrefix(s, ".")) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 var emailInName = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
