@@ -17,6 +17,7 @@ import (
 	"github.com/richardlehane/mscfb"
 
 	"triage/parsers"
+	"triage/parsers/ole"
 )
 
 // Name is the parser's registry name.
@@ -107,7 +108,10 @@ func (p *Parser) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink)
 	}
 	s := &scan{b: b, out: out}
 	root, err := s.tree(in.Data)
-	if err != nil {
+	switch {
+	case errors.Is(err, parsers.ErrLimit):
+		s.limit(err.Error(), err)
+	case err != nil:
 		s.fail(err.Error(), err)
 	}
 	if root != nil {
@@ -131,6 +135,9 @@ func (s *scan) tree(data []byte) (root *node, err error) {
 			err = fmt.Errorf("msg: compound file: %w: %v", parsers.ErrMalformed, r)
 		}
 	}()
+	if err := ole.CheckTree(data, s.b.Limits.MaxEntries); err != nil {
+		return nil, fmt.Errorf("msg: compound file: %w", err)
+	}
 	doc, err := mscfb.New(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("msg: compound file: %w", errors.Join(parsers.ErrMalformed, err))

@@ -348,3 +348,32 @@ func TestParse_hostile(t *testing.T) {
 		})
 	}
 }
+
+// TestParse_deepStorages checks that storages nested thousands deep
+// (quadratic memory in mscfb) are refused before mscfb opens the file,
+// while a message with a few extra levels is still read.
+func TestParse_deepStorages(t *testing.T) {
+	for _, tt := range []struct {
+		depth   int
+		wantErr error
+	}{{4, nil}, {6000, parsers.ErrTooDeep}} {
+		root := cfb.NewRoot(cfb.CLSID{})
+		newProps().unicode(tagSubject, "Invoice 42").put(root, topHeaderSize)
+		root.Put(strings.Repeat("a/", tt.depth)+"s", []byte("TRIAGE-REGRESSION"))
+		data, err := cfb.Marshal(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := parsertest.Run(t, New(), "deep.msg", "msg", data)
+		if !errors.Is(err, tt.wantErr) {
+			t.Fatalf("depth %d: err %v, want %v", tt.depth, err, tt.wantErr)
+		}
+		if tt.wantErr == nil {
+			if rec.MetaData["subject"] != "Invoice 42" {
+				t.Errorf("depth %d: subject %#v", tt.depth, rec.MetaData["subject"])
+			}
+		} else if !rec.HasFinding("msg.limit") {
+			t.Errorf("depth %d: findings %+v, want msg.limit", tt.depth, rec.Findings)
+		}
+	}
+}

@@ -63,6 +63,9 @@ func openDoc(data []byte, budget *parsers.Budget) (d *doc, err error) {
 	d = &doc{data: data, budget: budget, byPath: map[string]*entry{}}
 	fat, ferr := readFAT(data)
 	if ferr != nil {
+		if len(data) > maxUncheckedTree {
+			return nil, fmt.Errorf("%w: ole: FAT unreadable (%v) in a %d-byte file", parsers.ErrMalformed, ferr, len(data))
+		}
 		d.problems = append(d.problems, ferr.Error())
 	} else {
 		d.fat = fat
@@ -73,6 +76,9 @@ func openDoc(data []byte, budget *parsers.Budget) (d *doc, err error) {
 		}
 		if n*int(fat.sectorSize)/dirEntrySize > maxDir {
 			return nil, fmt.Errorf("%w: ole: directory of more than %d entries", parsers.ErrTooMany, maxDir)
+		}
+		if err := fat.checkTree(data, maxDir); err != nil {
+			return nil, err
 		}
 	}
 	defer func() {
@@ -380,4 +386,84 @@ func startSector(f *mscfb.File) uint32 {
 		return secFree
 	}
 	return uint32(s.Uint())
+}
+
+// maxStorageDepth bounds the nesting of storages. mscfb gives every entry
+// its own copy of its parent's path, so a chain of nested storages costs
+// memory quadratic in its depth (8 000 levels in a 1 MB file take 500 MB,
+// the 80 000 a 10 MB file can hold some 50 GB). Real documents nest a
+// handful of levels.
+const maxStorageDepth = 64
+
+// maxUncheckedTree is the largest file handed to mscfb when its FAT cannot
+// be read independently, so its directory tree cannot be vetted: at one
+// entry per 128 bytes the worst case stays near 32 MB.
+const maxUncheckedTree = 256 * parsers.KiB
+
+// CheckTree vets the directory tree of a compound file before mscfb.New
+// builds it: at most 8*maxEntries+64 entries, storages nested at most
+// maxStorageDepth deep. It returns an error wrapping parsers.ErrTooDeep,
+// parsers.ErrTooMany or parsers.ErrMalformed when mscfb must not open the
+// file, nil otherwise (including files that are not compound files, which
+// mscfb rejects cheaply).
+func CheckTree(data []byte, maxEntries int) error {
+	if len(data) < cfbHeaderSize || !bytes.HasPrefix(data, Magic) {
+		return nil
+	}
+	fat, err := readFAT(data)
+	if err != nil {
+		if len(data) > maxUncheckedTree {
+			return fmt.Errorf("%w: ole: FAT unreadable (%v) in a %d-byte file", parsers.ErrMalformed, err, len(data))
+		}
+		return nil
+	}
+	return fat.checkTree(data, 8*maxEntries+64)
+}
+
+// checkTree walks the directory as mscfb does (left sibling, child, right
+// sibling from entry 0; a child of entry i > 0 is one level deeper) without
+// recursion, for at most maxDir entries.
+func (t *fatTable) checkTree(data []byte, maxDir int) error {
+	perSector := int(t.sectorSize / dirEntrySize)
+	var dir [][]byte
+	err := t.walk(t.dirStart, maxDir/perSector+1, func(s uint32) bool {
+		b := t.sector(data, s)
+		dir = append(dir, b)
+		return b != nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: ole: directory chain: %v", parsers.ErrMalformed, err)
+	}
+	n := len(dir) * perSector
+	if n > maxDir {
+		return fmt.Errorf("%w: ole: directory of more than %d entries", parsers.ErrTooMany, maxDir)
+	}
+	link := func(i, off int) (int, bool) {
+		id := binary.LittleEndian.Uint32(dir[i/perSector][(i%perSector)*dirEntrySize+off:])
+		return int(id), id != secFree && int64(id) < int64(n)
+	}
+	type item struct{ i, depth int }
+	stack := []item{{0, 0}}
+	// mscfb gives up once it has visited more entries than there are.
+	for visits := 0; len(stack) > 0 && visits <= n; visits++ {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if it.depth > maxStorageDepth {
+			return fmt.Errorf("%w: ole: storages nested more than %d deep", parsers.ErrTooDeep, maxStorageDepth)
+		}
+		if l, ok := link(it.i, 0x44); ok {
+			stack = append(stack, item{l, it.depth})
+		}
+		if r, ok := link(it.i, 0x48); ok {
+			stack = append(stack, item{r, it.depth})
+		}
+		if c, ok := link(it.i, 0x4C); ok {
+			d := it.depth
+			if it.i > 0 {
+				d++
+			}
+			stack = append(stack, item{c, d})
+		}
+	}
+	return nil
 }

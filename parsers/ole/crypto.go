@@ -26,9 +26,13 @@ import (
 // malspam uses it to hide macros from scanners.
 const DefaultExcelPassword = "VelvetSweatshop"
 
-// maxPasswordTries bounds the candidate passwords tried on one file (each
-// agile try costs up to 100000 hash rounds).
-const maxPasswordTries = 8
+// maxPasswordTries bounds the candidate passwords tried on one file, and
+// maxDerivationRounds the hash rounds all tries may spend together (8 tries
+// at Office's usual 100000).
+const (
+	maxPasswordTries    = 8
+	maxDerivationRounds = 800_000
+)
 
 // encryption describes how a compound file is encrypted (MS-OFFCRYPTO).
 type encryption struct {
@@ -40,6 +44,8 @@ type encryption struct {
 	// decrypt returns the plain content (the OOXML package) for a verified
 	// password; nil when we do not decrypt this scheme.
 	decrypt func(password string) ([]byte, error)
+	// rounds is the key-derivation hash rounds one try costs (agile).
+	rounds int
 }
 
 // detectEncryption looks for every form of Office encryption in d.
@@ -109,6 +115,7 @@ func (d *doc) ooxmlEncryption(enc *encryption, info []byte, pkg *entry) {
 			return
 		}
 		enc.verify = func(pw string) bool { _, ok := a.secretKey(pw); return ok }
+		enc.rounds = a.spin
 		enc.decrypt = func(pw string) ([]byte, error) {
 			key, ok := a.secretKey(pw)
 			if !ok {
@@ -680,13 +687,19 @@ func tryPasswords(enc *encryption, candidates []string, budget *parsers.Budget) 
 		return "", false
 	}
 	seen := map[string]bool{}
-	tries := 0
+	tries, limit := 0, maxPasswordTries
+	if enc.rounds > 0 {
+		// Bound the key-derivation work, not only the tries: a file may
+		// declare up to maxSpinCount rounds, and one derivation cannot be
+		// interrupted by the deadline.
+		limit = min(limit, max(1, maxDerivationRounds/enc.rounds))
+	}
 	for _, pw := range append([]string{DefaultExcelPassword}, candidates...) {
 		if seen[pw] || pw == "" {
 			continue
 		}
 		seen[pw] = true
-		if tries >= maxPasswordTries || budget.Err() != nil {
+		if tries >= limit || budget.Err() != nil {
 			break
 		}
 		tries++

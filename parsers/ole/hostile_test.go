@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -422,5 +423,57 @@ func TestParse_deadlineStopsModules(t *testing.T) {
 	}
 	if names := childNames(rec); !slices.Equal(names, []string{"A.bas"}) {
 		t.Errorf("children %v, want only A.bas", names)
+	}
+}
+
+// TestDeepStorages checks that a chain of nested storages, which mscfb
+// would turn into memory quadratic in the depth, is refused before mscfb
+// opens it, while ordinary nesting still parses.
+func TestDeepStorages(t *testing.T) {
+	tests := []struct {
+		depth   int
+		wantErr error
+	}{
+		{depth: 8},
+		{depth: maxStorageDepth + 1, wantErr: parsers.ErrTooDeep},
+		{depth: 6000, wantErr: parsers.ErrTooDeep},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.depth), func(t *testing.T) {
+			data := buildCFB(map[string][]byte{strings.Repeat("a/", tt.depth) + "s": []byte("TRIAGE-REGRESSION")})
+			if err := CheckTree(data, parsers.Limits{}.WithDefaults().MaxEntries); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("CheckTree: %v, want %v", err, tt.wantErr)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			rec, err := parsertest.Run(t, New(), "deep.bin", "ole", data)
+			runtime.ReadMemStats(&after)
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+				t.Errorf("parse allocated %d MB", grew>>20)
+			}
+			if tt.wantErr == nil {
+				if err != nil || rec.HasFinding("ole.malformed") {
+					t.Fatalf("depth %d: err %v, findings %v", tt.depth, err, rec.Findings)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || !rec.HasFinding("ole.malformed") {
+				t.Fatalf("depth %d: err %v, findings %v", tt.depth, err, rec.Findings)
+			}
+		})
+	}
+}
+
+// TestTryPasswords_boundsDerivationWork: a file declaring a huge spin count
+// gets fewer tries, so the uninterruptible key derivations stay bounded.
+func TestTryPasswords_boundsDerivationWork(t *testing.T) {
+	for _, tt := range []struct{ rounds, want int }{{100_000, maxPasswordTries}, {400_000, 2}, {1_000_000, 1}, {0, maxPasswordTries}} {
+		calls := 0
+		enc := &encryption{verify: func(string) bool { calls++; return false }, rounds: tt.rounds}
+		cands := []string{"a1", "b2", "c3", "d4", "e5", "f6", "g7", "h8", "i9", "j10"}
+		tryPasswords(enc, cands, parsers.NewBudget(context.Background(), parsers.Limits{}))
+		if calls != tt.want {
+			t.Errorf("rounds %d: %d tries, want %d", tt.rounds, calls, tt.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package vba
 import (
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -86,6 +87,27 @@ func TestFold_bounded(t *testing.T) {
 	deep := "x = " + strings.Repeat("(", 10000) + `"a"` + strings.Repeat(")", 10000)
 	if out, _ := Fold(deep); !strings.HasPrefix(out, "x = ") {
 		t.Fatalf("deep nesting: %.40q", out)
+	}
+}
+
+func TestFold_replaceSizedBeforeBuilding(t *testing.T) {
+	// Replace(64 KiB of "a", "a", 64 KiB) would be a 4 GiB string: it must
+	// be left unfolded without being built.
+	big := strings.Repeat("a", 60000)
+	code := "x = Replace(\"" + big + "\", \"a\", \"" + big + "\")\r\n"
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	out, changed := Fold(code)
+	runtime.ReadMemStats(&after)
+	if changed || out != strings.TrimSuffix(code, "\r\n") && out != code {
+		t.Fatalf("oversized Replace folded: changed=%v, %d bytes", changed, len(out))
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Fatalf("Fold allocated %d bytes for an oversized Replace", grew)
+	}
+	// A Replace whose result fits is still folded.
+	if out, _ := Fold(`x = Replace("p-o-w", "-", "")`); out != `x = "pow"` {
+		t.Fatalf("small Replace: %q", out)
 	}
 }
 

@@ -511,11 +511,12 @@ func (f *folder) parseCall(toks []token, i int, name string, depth int) (string,
 		if !ok || strs[1] == "" {
 			return "", i, false, false
 		}
-		out := strings.ReplaceAll(strs[0], strs[1], strs[2])
-		if len(out) > maxFoldValue {
+		// Size the result before building it: Replace of a 64 KiB string
+		// of "a" by a 64 KiB string would otherwise allocate 4 GiB.
+		if n := strings.Count(strs[0], strs[1]); int64(len(strs[0]))+int64(n)*(int64(len(strs[2]))-int64(len(strs[1]))) > maxFoldValue {
 			return "", i, false, false
 		}
-		return out, next, true, true
+		return strings.ReplaceAll(strs[0], strs[1], strs[2]), next, true, true
 	case "left", "right":
 		strs, ints, next, ok := f.parseArgs(toks, i+1, "si", 2, depth)
 		if !ok || ints[0] < 0 {

@@ -18,6 +18,7 @@ import (
 
 	"triage/parsers"
 	"triage/parsers/iocs"
+	"triage/parsers/ole"
 )
 
 // Name is the parser's registry name.
@@ -110,6 +111,9 @@ func workbookStream(data []byte, b *parsers.Budget) (stream []byte, name string,
 			err = fmt.Errorf("xlm: compound file: %w: %v", parsers.ErrMalformed, r)
 		}
 	}()
+	if err := ole.CheckTree(data, b.Limits.MaxEntries); err != nil {
+		return nil, "", fmt.Errorf("xlm: compound file: %w", err)
+	}
 	doc, err := mscfb.New(bytes.NewReader(data))
 	if err != nil {
 		return nil, "", fmt.Errorf("xlm: compound file: %w", errors.Join(parsers.ErrMalformed, err))

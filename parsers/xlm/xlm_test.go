@@ -494,3 +494,23 @@ func corpusDir(t testing.TB) string {
 	}
 	return c
 }
+
+// TestParse_deepStorages checks that a compound file whose storages nest
+// thousands deep (quadratic memory in mscfb) is refused before mscfb opens
+// it, while a shallow one is still read.
+func TestParse_deepStorages(t *testing.T) {
+	wb := buildWorkbook([]xlsSheet{{name: "M", typ: 1, state: 1, formulas: [][]byte{ptgFuncVar(0, 0x36, false)}}}, [][]byte{autoOpenName(false)}, false)
+	for _, tt := range []struct {
+		depth   int
+		wantErr error
+	}{{4, nil}, {6000, parsers.ErrTooDeep}} {
+		data := compoundFile(t, map[string][]byte{"Workbook": wb, strings.Repeat("a/", tt.depth) + "s": []byte("TRIAGE-REGRESSION")})
+		rec, err := parsertest.Run(t, New(), "deep.xls", "ole", data)
+		if !errors.Is(err, tt.wantErr) {
+			t.Fatalf("depth %d: err %v, want %v", tt.depth, err, tt.wantErr)
+		}
+		if got := rec.HasFinding("xlm.macrosheet"); got != (tt.wantErr == nil) {
+			t.Errorf("depth %d: macro sheet reported %v, findings %+v", tt.depth, got, rec.Findings)
+		}
+	}
+}
