@@ -394,22 +394,7 @@ func TestParser_Match(t *testing.T) {
 	}
 }
 
-func repoRoot(t testing.TB) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
+func repoRoot(t testing.TB) string { return parsertest.RepoRoot(t) }
 
 // TestParser_Parse_corpusMail parses real third-party mail files (their
 // HTML bodies and everything around them) as HTML: none may reach Medium.

@@ -20,27 +20,13 @@ import (
 	"triage/parsers/vba"
 )
 
-// corpusRoot returns ../shared/corpus relative to the repository root, or
-// skips the test.
+// corpusRoot returns ../shared/corpus, or skips the test when it (or its
+// olevba expectations) is absent.
 func corpusRoot(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	root := filepath.Join(dir, "..", "shared", "corpus")
+	root := parsertest.SharedCorpus(t)
 	if _, err := os.Stat(filepath.Join(root, "expected", "olevba", "_summary.json")); err != nil {
-		t.Skipf("shared corpus not found at %s", root)
+		t.Skipf("olevba expectations not found under %s", root)
 	}
 	return root
 }

@@ -4,10 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"html"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"triage/parsers/parsertest"
 )
 
 // file is one zip member of a generated package.
@@ -108,25 +108,4 @@ func videoBody(embeddedHTML string) string {
 }
 
 // corpusDir returns the shared corpus directory or skips the test.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("shared corpus not found at %s", c)
-	}
-	return c
-}
+func corpusDir(t testing.TB) string { return parsertest.SharedCorpus(t) }

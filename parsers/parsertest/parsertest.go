@@ -4,6 +4,8 @@ package parsertest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"triage/parsers"
@@ -78,4 +80,36 @@ func RunLimits(t testing.TB, p parsers.Parser, name, typ string, data []byte, l 
 	rec := &Recorder{}
 	err := p.Parse(ctx, in, rec)
 	return rec, err
+}
+
+// RepoRoot returns the repository root (the directory holding go.mod)
+// above the test's working directory.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// SharedCorpus returns ../shared/corpus beside the repository (other
+// projects' fixtures, never copied into the repository), or skips the test
+// with a clear message when it is absent.
+func SharedCorpus(t testing.TB) string {
+	t.Helper()
+	c := filepath.Join(RepoRoot(t), "..", "shared", "corpus")
+	if _, err := os.Stat(c); err != nil {
+		t.Skipf("shared corpus not found at %s: this test compares with other projects' fixtures and needs it", c)
+	}
+	return c
 }

@@ -472,28 +472,7 @@ func olevbaXLM(path string) (bool, error) {
 }
 
 // corpusDir returns the shared corpus directory or skips the test.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("shared corpus not found at %s", c)
-	}
-	return c
-}
+func corpusDir(t testing.TB) string { return parsertest.SharedCorpus(t) }
 
 // TestParse_deepStorages checks that a compound file whose storages nest
 // thousands deep (quadratic memory in mscfb) is refused before mscfb opens
