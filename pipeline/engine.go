@@ -150,7 +150,6 @@ type node struct {
 	parent   *node
 	children int
 	derived  bool
-	passErr  error
 }
 
 type run struct {

@@ -97,8 +97,8 @@ func TestEngine_Triage_artifactCountLimit(t *testing.T) {
 func TestEngine_Triage_panicIsContained(t *testing.T) {
 	boom := &testParser{name: "boom", match: func(*parsers.Artifact) bool { return true },
 		parse: func(context.Context, *parsers.Input, parsers.Sink) error {
-			var m map[string]int
-			m["x"]++ // nil map write: panics
+			var l []int
+			_ = l[len(l)] // index out of range: panics
 			return nil
 		}}
 	e := newEngine(t, parsers.Limits{}, boom)
