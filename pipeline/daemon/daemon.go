@@ -195,14 +195,24 @@ func (d *Daemon) Close() error {
 func (d *Daemon) Run(ctx context.Context) error {
 	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHard()
-	var grace *time.Timer
+	var (
+		graceMu sync.Mutex
+		grace   *time.Timer
+	)
 	stopWatch := context.AfterFunc(ctx, func() {
 		d.log.Info("shutting down: finishing in-flight messages", "timeout", d.cfg.ShutdownTimeout.D().String())
+		graceMu.Lock()
 		grace = time.AfterFunc(d.cfg.ShutdownTimeout.D(), cancelHard)
+		graceMu.Unlock()
 	})
 	defer func() {
-		if !stopWatch() && grace != nil {
-			grace.Stop()
+		if !stopWatch() {
+			// The AfterFunc ran (or is running): wait for its timer.
+			graceMu.Lock()
+			if grace != nil {
+				grace.Stop()
+			}
+			graceMu.Unlock()
 		}
 	}()
 
