@@ -12,8 +12,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -259,34 +257,8 @@ func childNames(rec *parsertest.Recorder) []string {
 	return out
 }
 
-// repoRoot walks up to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
-}
-
 // corpusDir returns the shared corpus, skipping the test when absent.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	d := filepath.Join(repoRoot(t), "..", "shared", "corpus")
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("shared corpus not found at %s", d)
-	}
-	return d
-}
+func corpusDir(t testing.TB) string { return parsertest.SharedCorpus(t) }
 
 // assertInvariants checks what every parse must satisfy.
 func assertInvariants(t testing.TB, rec *parsertest.Recorder, err error, l parsers.Limits) {

@@ -16,23 +16,12 @@ import (
 	"triage/parsers/parsertest"
 )
 
-// findCorpus locates ../shared/corpus next to the repository root.
+// findCorpus locates ../shared/corpus and its LnkParse3 expectations.
 func findCorpus() (string, error) {
-	dir, err := os.Getwd()
+	c, err := parsertest.FindSharedCorpus()
 	if err != nil {
 		return "", err
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the package")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
 	if _, err := os.Stat(filepath.Join(c, "expected", "lnkparse")); err != nil {
 		return "", err
 	}

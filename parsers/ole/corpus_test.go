@@ -48,14 +48,7 @@ type olevbaResult struct {
 	} `json:"analysis"`
 }
 
-type summaryEntry struct {
-	File     string   `json:"file"`
-	Kind     string   `json:"kind"`
-	RC       int      `json:"rc"`
-	Types    []string `json:"types"`
-	Macros   []string `json:"macros"`
-	Autoexec []string `json:"autoexec"`
-}
+type summaryEntry = parsertest.OlevbaFile
 
 func readOlevba(t testing.TB, root, file string) []olevbaResult {
 	t.Helper()
@@ -81,18 +74,7 @@ func readOlevba(t testing.TB, root, file string) []olevbaResult {
 	return out
 }
 
-func readSummary(t testing.TB, root string) []summaryEntry {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, "expected", "olevba", "_summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s []summaryEntry
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func readSummary(t testing.TB, _ string) []summaryEntry { return parsertest.OlevbaSummary(t) }
 
 // normCode normalises line ends and trailing whitespace for comparison.
 func normCode(s string) string {

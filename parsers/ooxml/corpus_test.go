@@ -1,7 +1,6 @@
 package ooxml
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,18 +118,7 @@ func TestCorpus_oletools(t *testing.T) {
 // every OOXML and Office XML file olevba analysed.
 func TestCorpus_olevbaAgreement(t *testing.T) {
 	corpus := corpusDir(t)
-	raw, err := os.ReadFile(filepath.Join(corpus, "expected", "olevba", "_summary.json"))
-	if err != nil {
-		t.Skipf("olevba summary not found: %v", err)
-	}
-	var summary []struct {
-		File   string   `json:"file"`
-		Kind   string   `json:"kind"`
-		Macros []string `json:"macros"`
-	}
-	if err := json.Unmarshal(raw, &summary); err != nil {
-		t.Fatal(err)
-	}
+	summary := parsertest.OlevbaSummary(t)
 	p := New()
 	agree, total := 0, 0
 	for _, s := range summary {

@@ -4,6 +4,8 @@ package parsertest
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -82,34 +84,82 @@ func RunLimits(t testing.TB, p parsers.Parser, name, typ string, data []byte, l 
 	return rec, err
 }
 
-// RepoRoot returns the repository root (the directory holding go.mod)
-// above the test's working directory.
-func RepoRoot(t testing.TB) string {
-	t.Helper()
+// FindRepoRoot returns the repository root (the directory holding go.mod)
+// above the working directory.
+func FindRepoRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
+			return "", errors.New("parsertest: go.mod not found above the working directory")
 		}
 		dir = parent
 	}
 }
 
-// SharedCorpus returns ../shared/corpus beside the repository (other
-// projects' fixtures, never copied into the repository), or skips the test
-// with a clear message when it is absent.
+// FindSharedCorpus returns ../shared/corpus beside the repository: other
+// projects' fixtures, read in place and never copied into the repository.
+func FindSharedCorpus() (string, error) {
+	root, err := FindRepoRoot()
+	if err != nil {
+		return "", err
+	}
+	c := filepath.Join(root, "..", "shared", "corpus")
+	if _, err := os.Stat(c); err != nil {
+		return "", err
+	}
+	return c, nil
+}
+
+// RepoRoot is FindRepoRoot for tests.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := FindRepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// SharedCorpus is FindSharedCorpus for tests: it skips the test with a
+// clear message when the corpus is absent.
 func SharedCorpus(t testing.TB) string {
 	t.Helper()
-	c := filepath.Join(RepoRoot(t), "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		t.Skipf("shared corpus not found at %s: this test compares with other projects' fixtures and needs it", c)
+	c, err := FindSharedCorpus()
+	if err != nil {
+		t.Skipf("shared corpus not found beside the repository (../shared/corpus): %v; this test compares with other projects' fixtures and needs it", err)
 	}
 	return c
+}
+
+// OlevbaFile is one entry of the corpus' expected/olevba/_summary.json:
+// what oletools' olevba 0.60.3 said about a file.
+type OlevbaFile struct {
+	File     string   `json:"file"`
+	Kind     string   `json:"kind"`
+	RC       int      `json:"rc"`
+	Types    []string `json:"types"`
+	Macros   []string `json:"macros"`
+	Autoexec []string `json:"autoexec"`
+}
+
+// OlevbaSummary reads expected/olevba/_summary.json of the shared corpus,
+// skipping the test when it is absent.
+func OlevbaSummary(t testing.TB) []OlevbaFile {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(SharedCorpus(t), "expected", "olevba", "_summary.json"))
+	if err != nil {
+		t.Skipf("olevba expectations not found: %v", err)
+	}
+	var out []OlevbaFile
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("olevba summary: %v", err)
+	}
+	return out
 }

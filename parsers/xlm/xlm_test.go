@@ -396,18 +396,7 @@ func TestCorpus_excel4(t *testing.T) {
 // for the compound and SYLK files in which olevba finds an XLM macro sheet.
 func TestCorpus_olevbaAgreement(t *testing.T) {
 	corpus := corpusDir(t)
-	raw, err := os.ReadFile(filepath.Join(corpus, "expected", "olevba", "_summary.json"))
-	if err != nil {
-		t.Skipf("olevba summary not found: %v", err)
-	}
-	var summary []struct {
-		File   string   `json:"file"`
-		Kind   string   `json:"kind"`
-		Macros []string `json:"macros"`
-	}
-	if err := json.Unmarshal(raw, &summary); err != nil {
-		t.Fatal(err)
-	}
+	summary := parsertest.OlevbaSummary(t)
 	agree, total := 0, 0
 	for _, s := range summary {
 		if s.Kind != "OLE" && s.Kind != "SLK" {

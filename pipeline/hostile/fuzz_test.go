@@ -12,27 +12,11 @@ import (
 	"testing"
 
 	"triage/parsers"
+	"triage/parsers/parsertest"
 	"triage/pipeline"
 )
 
-// repoRoot walks up from the package directory to go.mod.
-func repoRoot(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Fatal("go.mod not found above the package directory")
-		}
-		dir = parent
-	}
-}
+func repoRoot(tb testing.TB) string { return parsertest.RepoRoot(tb) }
 
 // maxSeed bounds seed inputs: fuzzing mutates small inputs best.
 const maxSeed = 128 << 10
