@@ -428,18 +428,8 @@ func (s *standardInfo) key(pw string) ([]byte, bool) {
 }
 
 func decryptECB(key, pkg []byte, budget *parsers.Budget) ([]byte, error) {
-	if len(pkg) < 8 {
-		return nil, errors.New("EncryptedPackage too short")
-	}
-	size := binary.LittleEndian.Uint64(pkg)
-	body := pkg[8:]
-	body = body[:len(body)-len(body)%aes.BlockSize]
-	var short error
-	if size > uint64(len(body)) {
-		short = fmt.Errorf("EncryptedPackage declares %d bytes, %d present", size, len(body))
-		size = uint64(len(body))
-	}
-	if err := budget.Charge(int64(size)); err != nil {
+	body, size, short, err := encryptedPackage(pkg, aes.BlockSize, budget)
+	if err != nil {
 		return nil, err
 	}
 	block, err := aes.NewCipher(key)
@@ -451,6 +441,27 @@ func decryptECB(key, pkg []byte, budget *parsers.Budget) ([]byte, error) {
 		block.Decrypt(out[i:i+aes.BlockSize], body[i:i+aes.BlockSize])
 	}
 	return out[:size], short
+}
+
+// encryptedPackage splits an EncryptedPackage stream into its declared
+// plain size and its cipher text (cut to whole blocks of align bytes),
+// clamps a size that overruns the stream (reported as short) and charges
+// the plain bytes to the budget.
+func encryptedPackage(pkg []byte, align int, budget *parsers.Budget) (body []byte, size uint64, short, err error) {
+	if len(pkg) < 8 {
+		return nil, 0, nil, errors.New("EncryptedPackage too short")
+	}
+	size = binary.LittleEndian.Uint64(pkg)
+	body = pkg[8:]
+	body = body[:len(body)-len(body)%align]
+	if size > uint64(len(body)) {
+		short = fmt.Errorf("EncryptedPackage declares %d bytes, %d present", size, len(body))
+		size = uint64(len(body))
+	}
+	if err := budget.Charge(int64(size)); err != nil {
+		return nil, 0, nil, err
+	}
+	return body, size, short, nil
 }
 
 // --- ECMA-376 agile encryption (MS-OFFCRYPTO 2.3.4.10-15) ---
@@ -632,17 +643,8 @@ func (a *agileInfo) secretKey(pw string) ([]byte, bool) {
 // decryptPackage decrypts an agile EncryptedPackage stream: 4096-byte
 // segments, each AES-CBC with IV = H(keyData salt || segment index).
 func (a *agileInfo) decryptPackage(key, pkg []byte, budget *parsers.Budget) ([]byte, error) {
-	if len(pkg) < 8 {
-		return nil, errors.New("EncryptedPackage too short")
-	}
-	size := binary.LittleEndian.Uint64(pkg)
-	body := pkg[8:]
-	var short error
-	if size > uint64(len(body)) {
-		short = fmt.Errorf("EncryptedPackage declares %d bytes, %d present", size, len(body))
-		size = uint64(len(body))
-	}
-	if err := budget.Charge(int64(size)); err != nil {
+	body, size, short, err := encryptedPackage(pkg, 1, budget)
+	if err != nil {
 		return nil, err
 	}
 	block, err := aes.NewCipher(key)
