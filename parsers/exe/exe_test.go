@@ -466,19 +466,7 @@ func testdataFiles() map[string][]byte {
 // TestWriteTestdata regenerates testdata/ with -update; otherwise it checks
 // that the files match the builders.
 func TestWriteTestdata(t *testing.T) {
-	for name, data := range testdataFiles() {
-		p := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(p, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("%s is stale or missing (%v): run go test -run TestWriteTestdata -update", p, err)
-		}
-	}
+	parsertest.CheckTestdata(t, testdataFiles(), *update)
 }
 
 func FuzzParse(f *testing.F) {

@@ -514,19 +514,7 @@ func TestWriteTestdata(t *testing.T) {
 		"adwind_like.jar": adwindLike(t),
 		"business.jar":    businessJar(t),
 	}
-	for name, data := range files {
-		p := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(p, data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(p)
-		if err != nil || !bytes.Equal(got, data) {
-			t.Errorf("%s is stale or missing (%v): run go test -run TestWriteTestdata -update", p, err)
-		}
-	}
+	parsertest.CheckTestdata(t, files, *update)
 }
 
 func TestTestdata(t *testing.T) {

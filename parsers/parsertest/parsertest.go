@@ -3,6 +3,7 @@
 package parsertest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -162,4 +163,24 @@ func OlevbaSummary(t testing.TB) []OlevbaFile {
 		t.Fatalf("olevba summary: %v", err)
 	}
 	return out
+}
+
+// CheckTestdata compares each generated file with testdata/<name>, or
+// rewrites it when update is set: testdata built by the tests' own
+// builders stays in step with them.
+func CheckTestdata(t testing.TB, files map[string][]byte, update bool) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join("testdata", name)
+		if update {
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(p)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s is stale or missing (%v): run go test -run TestWriteTestdata -update", p, err)
+		}
+	}
 }
