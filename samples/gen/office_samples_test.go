@@ -14,9 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"triage/samples/gen/office/cfb/cfbread"
 	"unicode/utf16"
 
-	"github.com/richardlehane/mscfb"
 	"golang.org/x/text/encoding/japanese"
 )
 
@@ -74,23 +74,18 @@ func officeAttachment(t *testing.T, msg []byte) (name string, data []byte, h mai
 
 func cfbNames(t *testing.T, data []byte) map[string]int64 {
 	t.Helper()
-	r, err := mscfb.New(bytes.NewReader(data))
+	streams, storages, err := cfbread.ReadAll(data)
 	if err != nil {
 		t.Fatalf("mscfb: %v", err)
 	}
 	names := map[string]int64{}
-	for {
-		f, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for p, b := range streams {
+		names[p] = int64(len(b))
+	}
+	for p := range storages {
+		if p != "" {
+			names[p] = 0
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadAll(f); err != nil {
-			t.Fatal(err)
-		}
-		names[strings.Join(append(append([]string(nil), f.Path...), f.Name), "/")] = f.Size
 	}
 	return names
 }

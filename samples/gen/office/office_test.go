@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"io"
 	"path"
 	"regexp"
@@ -16,9 +15,9 @@ import (
 	"time"
 	"unicode/utf16"
 
-	"github.com/richardlehane/mscfb"
 	"github.com/richardlehane/msoleps"
 
+	"triage/samples/gen/office/cfb/cfbread"
 	"triage/samples/gen/office/ole"
 	"triage/samples/gen/office/ovba"
 )
@@ -30,30 +29,9 @@ var when = time.Date(2019, 12, 16, 9, 30, 0, 0, time.UTC)
 // storages' CLSIDs.
 func cfbStreams(t *testing.T, data []byte) (map[string][]byte, map[string]string) {
 	t.Helper()
-	r, err := mscfb.New(bytes.NewReader(data))
+	s, ids, err := cfbread.ReadAll(data)
 	if err != nil {
-		t.Fatalf("mscfb.New: %v", err)
-	}
-	s := map[string][]byte{}
-	ids := map[string]string{"": r.ID()}
-	for {
-		f, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("mscfb.Next: %v", err)
-		}
-		p := strings.Join(append(append([]string(nil), f.Path...), f.Name), "/")
-		if f.FileInfo().IsDir() {
-			ids[p] = f.ID()
-			continue
-		}
-		b, err := io.ReadAll(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s[p] = b
+		t.Fatalf("mscfb: %v", err)
 	}
 	return s, ids
 }

@@ -3,14 +3,11 @@ package cfb
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
+	"triage/samples/gen/office/cfb/cfbread"
 	"unicode/utf16"
-
-	"github.com/richardlehane/mscfb"
 )
 
 // pattern returns n deterministic bytes.
@@ -28,32 +25,11 @@ func pattern(n int, seed byte) []byte {
 // mscfb reports them: a leading control character is dropped).
 func readAll(t *testing.T, data []byte) (map[string][]byte, map[string]string) {
 	t.Helper()
-	r, err := mscfb.New(bytes.NewReader(data))
+	s, ids, err := cfbread.ReadAll(data)
 	if err != nil {
-		t.Fatalf("mscfb.New: %v", err)
+		t.Fatalf("mscfb: %v", err)
 	}
-	streams := map[string][]byte{}
-	clsids := map[string]string{"": r.ID()}
-	for {
-		f, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("mscfb.Next: %v", err)
-		}
-		p := strings.Join(append(append([]string(nil), f.Path...), f.Name), "/")
-		if f.FileInfo().IsDir() {
-			clsids[p] = f.ID()
-			continue
-		}
-		b, err := io.ReadAll(f)
-		if err != nil {
-			t.Fatalf("read %s: %v", p, err)
-		}
-		streams[p] = b
-	}
-	return streams, clsids
+	return s, ids
 }
 
 func TestMarshalRoundTrip(t *testing.T) {

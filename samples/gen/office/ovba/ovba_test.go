@@ -6,15 +6,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"unicode/utf16"
 
-	"github.com/richardlehane/mscfb"
 	"golang.org/x/text/encoding/japanese"
 
 	"triage/samples/gen/office/cfb"
+	"triage/samples/gen/office/cfb/cfbread"
 )
 
 // decompress is an independent MS-OVBA 2.4.1 decompressor, written from the
@@ -202,29 +201,11 @@ func parseDir(t *testing.T, b []byte) []record {
 
 func streams(t *testing.T, bin []byte) map[string][]byte {
 	t.Helper()
-	r, err := mscfb.New(bytes.NewReader(bin))
+	s, _, err := cfbread.ReadAll(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := map[string][]byte{}
-	for {
-		f, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.FileInfo().IsDir() {
-			continue
-		}
-		b, err := io.ReadAll(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m[strings.Join(append(append([]string(nil), f.Path...), f.Name), "/")] = b
-	}
-	return m
+	return s
 }
 
 func sampleProject() *Project {
