@@ -18,6 +18,8 @@ import (
 	"triage/parsers"
 	"triage/pipeline"
 	"triage/pipeline/imapsrc/imaptest"
+
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // The fault tests run the daemon as a child process (this test binary,
@@ -251,17 +253,8 @@ func TestDaemon_faultInjection_memserver(t *testing.T) {
 			admin.Close()
 			dir := t.TempDir()
 			h := newHook(t)
-			js := testConfigJSON(t, dir, memServer(m), h.srv.URL, `, "log": {"format": "json"}`)
-			cfgPath := filepath.Join(dir, "config.json")
-			if err := os.WriteFile(cfgPath, []byte(js), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			left := func() int {
-				c := m.Dial(t)
-				defer c.Close()
-				return len(imaptest.Messages(t, c, "INBOX"))
-			}
-			st := runFaults(t, seed, dir, cfgPath, 40, left, m.Cut)
+			cfgPath := writeFaultConfig(t, dir, memServer(m), h)
+			st := runFaults(t, seed, dir, cfgPath, 40, inboxLeft(t, m.Dial), m.Cut)
 			t.Logf("memserver (%s): %d messages; %s", tc.name, len(sent), st)
 			if st.kills < 3 {
 				t.Errorf("only %d kills happened while work remained: the test did not exercise crashes", st.kills)
@@ -294,17 +287,8 @@ func TestDaemon_faultInjection_dovecot(t *testing.T) {
 	admin.Close()
 	dir := t.TempDir()
 	h := newHook(t)
-	js := testConfigJSON(t, dir, dovecotServer(dv), h.srv.URL, `, "log": {"format": "json"}`)
-	cfgPath := filepath.Join(dir, "config.json")
-	if err := os.WriteFile(cfgPath, []byte(js), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	left := func() int {
-		c := dv.Dial(t)
-		defer c.Close()
-		return len(imaptest.Messages(t, c, "INBOX"))
-	}
-	st := runFaults(t, seed, dir, cfgPath, 20, left, dv.Restart)
+	cfgPath := writeFaultConfig(t, dir, dovecotServer(dv), h)
+	st := runFaults(t, seed, dir, cfgPath, 20, inboxLeft(t, dv.Dial), dv.Restart)
 	t.Logf("dovecot: %d messages; %s", len(sent), st)
 	if st.kills < 2 {
 		t.Errorf("only %d kills happened while work remained", st.kills)
@@ -313,6 +297,27 @@ func TestDaemon_faultInjection_dovecot(t *testing.T) {
 	reportWebhookDuplicates(t, h)
 	if t.Failed() {
 		t.Log(dv.Log())
+	}
+}
+
+// writeFaultConfig writes the daemon configuration of a fault run (JSON
+// logs, the test webhook) and returns its path.
+func writeFaultConfig(t *testing.T, dir string, srv server, h *hook) string {
+	t.Helper()
+	js := testConfigJSON(t, dir, srv, h.srv.URL, `, "log": {"format": "json"}`)
+	p := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(p, []byte(js), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// inboxLeft counts the messages still in INBOX, over a fresh connection.
+func inboxLeft(t *testing.T, dial func(testing.TB) *imapclient.Client) func() int {
+	return func() int {
+		c := dial(t)
+		defer c.Close()
+		return len(imaptest.Messages(t, c, "INBOX"))
 	}
 }
 
