@@ -238,9 +238,7 @@ func (r *run) walk(root *node) {
 func (r *run) process(n *node) {
 	a := n.art
 	r.yaraScan(n)
-	// XML parts are full of namespace URIs; the parsers that read XML
-	// (OOXML relationships, embedded HTML) report the real URLs themselves.
-	if filetype.IsTextual(a.Type) && a.Type != filetype.XML {
+	if filetype.IsTextual(a.Type) {
 		r.textIOCs(n.data)
 	}
 	head := n.data

@@ -62,9 +62,11 @@ func IsScript(t string) bool { return scriptTypes[t] }
 func IsExecutable(t string) bool { return t == PE || t == ELF || t == MachO }
 
 // IsTextual reports whether artifacts of type t are text to search for URLs.
+// XML is not: its parts are full of namespace URIs, and the parsers that
+// read XML (OOXML relationships, embedded HTML) report the real URLs.
 func IsTextual(t string) bool {
 	switch t {
-	case Text, HTML, HTA, XML, IQY, SLK, JS, VBS, WSF, PS1, BAT, VBA, MHT:
+	case Text, HTML, HTA, IQY, SLK, JS, VBS, WSF, PS1, BAT, VBA, MHT:
 		return true
 	}
 	return false
