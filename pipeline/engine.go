@@ -19,8 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hillu/go-yara/v4"
-
 	"triage/parsers"
 	"triage/parsers/filetype"
 	"triage/parsers/iocs"
@@ -47,7 +45,6 @@ type Engine struct {
 	limits    parsers.Limits
 	parsers   []parsers.Parser
 	log       *slog.Logger
-	scanners  sync.Pool
 	ruleCount int
 }
 
@@ -108,13 +105,6 @@ func (e *Engine) Triage(ctx context.Context, name string, data []byte) (*Report,
 		data = data[:e.limits.MaxInputBytes]
 		truncated = true
 	}
-	scanner, err := e.scanner()
-	if err != nil {
-		return nil, err
-	}
-	defer e.scanners.Put(scanner)
-	run.scanner = scanner
-
 	root := run.newNode(nil, parsers.Child{Name: name, Data: data})
 	if truncated {
 		root.art.Findings = append(root.art.Findings, parsers.Finding{Code: "limit.input_size", Severity: parsers.Medium,
@@ -131,18 +121,6 @@ func (e *Engine) Triage(ctx context.Context, name string, data []byte) (*Report,
 	return rep, nil
 }
 
-// scanner returns a YARA scanner for one Triage call, reused across calls.
-func (e *Engine) scanner() (*yara.Scanner, error) {
-	if s, ok := e.scanners.Get().(*yara.Scanner); ok {
-		return s, nil
-	}
-	s, err := yara.NewScanner(e.cfg.Rules.Rules)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: yara scanner: %w", err)
-	}
-	return s, nil
-}
-
 // node is an artifact being processed.
 type node struct {
 	art      *Artifact
@@ -153,12 +131,11 @@ type node struct {
 }
 
 type run struct {
-	e       *Engine
-	ctx     context.Context
-	budget  *parsers.Budget
-	report  *Report
-	scanner *yara.Scanner
-	queue   []*node
+	e      *Engine
+	ctx    context.Context
+	budget *parsers.Budget
+	report *Report
+	queue  []*node
 
 	passwords []string
 	urls      *ordered
@@ -323,19 +300,11 @@ func (r *run) parseError(n *node, parser string, err error) {
 
 func (r *run) yaraScan(n *node) {
 	a := n.art
-	s := r.scanner
 	parentType := ""
 	if n.parent != nil {
 		parentType = n.parent.art.Type
 	}
 	ext := strings.TrimPrefix(strings.ToLower(path.Ext(strings.ReplaceAll(a.Name, `\`, "/"))), ".")
-	vars := map[string]any{"filename": a.Name, "extension": ext, "filetype": a.Type, "parent_type": parentType, "depth": a.Depth, "derived": n.derived}
-	for k, v := range vars {
-		if err := s.DefineVariable(k, v); err != nil {
-			a.Error = fmt.Sprintf("yara: define %s: %v", k, err)
-			return
-		}
-	}
 	timeout := time.Second
 	if dl, ok := r.ctx.Deadline(); ok {
 		timeout = time.Until(dl)
@@ -343,13 +312,12 @@ func (r *run) yaraScan(n *node) {
 			timeout = 50 * time.Millisecond
 		}
 	}
-	var matches yara.MatchRules
-	if err := s.SetTimeout(timeout).SetCallback(&matches).ScanMem(n.data); err != nil {
+	v := rules.Vars{Filename: a.Name, Extension: ext, Filetype: a.Type, ParentType: parentType, Depth: a.Depth, Derived: n.derived}
+	matched, err := r.e.cfg.Rules.Scan(n.data, v, timeout)
+	if err != nil {
 		a.Findings = append(a.Findings, parsers.Finding{Code: "limit.yara", Severity: parsers.Low, Detail: fmt.Sprintf("yara scan incomplete: %v", err)})
 	}
-	for _, m := range matches {
-		a.YARA = append(a.YARA, m.Rule)
-	}
+	a.YARA = append(a.YARA, matched...)
 }
 
 func (r *run) textIOCs(data []byte) {

@@ -97,5 +97,6 @@ rule Invoice_Doc_Filename
         author = "triage"
         date = "2026-11-22"
     condition:
+        (extension == "doc" or extension == "docm" or extension == "docx") and
         depth > 0 and filename matches /(PAYMENT|INVOICE|Invoice)[ _-]?[A-Z0-9]{4,}\.doc[mx]?$/
 }

@@ -24,6 +24,7 @@ rule PE_DotNet_Stealer_Strings
         // A .NET assembly: the COM descriptor (CLR header) data directory,
         // entry 14, is set (PE32: directories at optional header + 96,
         // PE32+: + 112).
+        filetype == "pe" and
         uint16(0) == 0x5a4d and uint32(uint32(0x3c)) == 0x00004550 and
         ((uint16(uint32(0x3c) + 24) == 0x10b and uint32(uint32(0x3c) + 24 + 96 + 14 * 8) != 0) or
          (uint16(uint32(0x3c) + 24) == 0x20b and uint32(uint32(0x3c) + 24 + 112 + 14 * 8) != 0)) and
@@ -44,7 +45,7 @@ rule PE_AutoIt_Compiled
         $a1 = "AU3!EA06"
         $a2 = ">>>AUTOIT SCRIPT<<<" nocase
     condition:
-        uint16(0) == 0x5a4d and any of them
+        filetype == "pe" and uint16(0) == 0x5a4d and any of them
 }
 
 rule PE_PyInstaller_InnoSetup
@@ -63,7 +64,7 @@ rule PE_PyInstaller_InnoSetup
         $py2 = "_MEIPASS" ascii
         $lf = "lockyfud" ascii nocase
     condition:
-        uint16(0) == 0x5a4d and (($inno and any of ($py*)) or $lf)
+        filetype == "pe" and uint16(0) == 0x5a4d and (($inno and any of ($py*)) or $lf)
 }
 
 rule VBS_Embedded_PE_Blob
@@ -115,7 +116,7 @@ rule Policy_ELF_Attachment
         author = "triage"
         date = "2026-11-22"
     condition:
-        depth > 0 and uint32(0) == 0x464c457f
+        filetype == "elf" and depth > 0 and uint32(0) == 0x464c457f
 }
 
 rule Policy_MacOS_Executable_Or_Installer
@@ -129,7 +130,8 @@ rule Policy_MacOS_Executable_Or_Installer
         author = "triage"
         date = "2026-11-22"
     condition:
-        depth > 0 and (
+        // Mach-O is detected as "macho"; xar (.pkg) and UDIF (.dmg) as "binary".
+        (filetype == "macho" or filetype == "binary") and depth > 0 and (
             uint32(0) == 0xfeedface or uint32(0) == 0xfeedfacf or uint32(0) == 0xcefaedfe or uint32(0) == 0xcffaedfe or
             uint32(0) == 0x21726178 or
             (filesize > 512 and uint32be(filesize - 512) == 0x6b6f6c79))

@@ -13,7 +13,7 @@ rule IQY_WebQuery_File
     strings:
         $web = /^\s{0,16}WEB\r?\n1\r?\n(https?|ftp):\/\// nocase
     condition:
-        filetype == "iqy" or $web at 0 or ($web in (0..20) and filesize < 4096)
+        filetype == "iqy" or (filetype == "text" and ($web at 0 or ($web in (0..20) and filesize < 4096)))
 }
 
 rule IQY_Remote_Payload_URL
@@ -46,5 +46,7 @@ rule IQY_DDE_Formula
     strings:
         $dde = /=\s{0,4}(cmd|powershell|mshta|msexcel)\s{0,4}\|\s{0,4}'[^']{1,500}'\s{0,4}!/ nocase
     condition:
-        $dde
+        // Sheet content served as text: CSV, HTML tables, SpreadsheetML, SYLK.
+        (filetype == "text" or filetype == "html" or filetype == "xml" or filetype == "iqy" or
+         filetype == "slk" or filetype == "binary") and $dde
 }

@@ -71,6 +71,10 @@ type Set struct {
 	Meta     map[string]Meta
 	Warnings []string
 	Files    []string
+
+	scope    *scoper // nil: every artifact is scanned with every rule
+	scopeErr string  // why scope is nil
+	unscoped *subset
 }
 
 // Options choose which rules to compile.
@@ -164,24 +168,40 @@ func Load(opts Options) (*Set, error) {
 	}
 	path := filepath.Join(opts.CacheDir, "rules-"+cacheKey(srcs)+".yarc")
 	if set, err := loadCompiled(path, srcs); err == nil {
+		set.cacheScope(opts.CacheDir, srcs)
 		return set, nil
 	}
 	set, err := Compile(srcs)
 	if err != nil {
 		return nil, err
 	}
-	// A cache that cannot be written is not an error: the next run compiles.
-	if err := os.MkdirAll(opts.CacheDir, 0o700); err == nil {
-		tmp, err := os.CreateTemp(opts.CacheDir, "rules-*.tmp")
-		if err == nil {
-			tmp.Close()
-			if set.Rules.Save(tmp.Name()) == nil {
-				os.Rename(tmp.Name(), path)
-			}
-			os.Remove(tmp.Name())
-		}
-	}
+	saveRules(set.Rules, opts.CacheDir, path)
+	set.cacheScope(opts.CacheDir, srcs)
 	return set, nil
+}
+
+// saveRules writes compiled rules to path through a temporary file. A
+// cache that cannot be written is not an error: the next run compiles.
+func saveRules(r *yara.Rules, dir, path string) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, "rules-*.tmp")
+	if err != nil {
+		return
+	}
+	tmp.Close()
+	if r.Save(tmp.Name()) == nil {
+		os.Rename(tmp.Name(), path)
+	}
+	os.Remove(tmp.Name())
+}
+
+// cacheScope lets the scoped selections be kept beside the full set.
+func (s *Set) cacheScope(dir string, srcs []Source) {
+	if s.scope != nil {
+		s.scope.cacheDir, s.scope.cachePrefix = dir, "rules-"+cacheKey(srcs)
+	}
 }
 
 // DefaultCacheDir is the per-user cache for compiled rules, or "".
@@ -233,6 +253,7 @@ func loadCompiled(path string, srcs []Source) (*Set, error) {
 		m.File = ruleFile[m.Name]
 		set.Meta[m.Name] = m
 	}
+	set.initScope(srcs)
 	return set, nil
 }
 
@@ -275,12 +296,16 @@ func Compile(srcs []Source) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
+	if r, err = compact(r); err != nil {
+		return nil, err
+	}
 	set.Rules = r
 	for _, rule := range r.GetRules() {
 		m := metaFrom(rule.Identifier(), rule.Metas())
 		m.File = ruleFile[m.Name]
 		set.Meta[m.Name] = m
 	}
+	set.initScope(srcs)
 	return set, nil
 }
 

@@ -37,6 +37,8 @@ rule Script_Image_Double_Extension
         author = "triage"
         date = "2026-11-22"
     condition:
+        (extension == "js" or extension == "jse" or extension == "vbs" or extension == "vbe" or
+         extension == "wsf" or extension == "hta") and
         filename matches /\.(jpe?g|png|gif|bmp|pdf|docx?|xlsx?|txt)\s*\.(js|jse|vbs|vbe|wsf|hta)$/i
 }
 

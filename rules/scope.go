@@ -1,0 +1,449 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hillu/go-yara/v4"
+)
+
+// Rule scoping. libyara walks every byte of a buffer for any rule set, and
+// pays again for each string whose atoms hit, whatever the condition says
+// about filetype. Most rules name the file types they are for, so a
+// rule that says `filetype == "vba" and …` need not be scanned over a PDF.
+//
+// For each artifact the scanner evaluates every condition in three-valued
+// logic over what is known before scanning (filetype, parent_type,
+// extension, derived, depth; everything else is "unknown"), and scans with
+// the rules that are not certainly false, compiled once per distinct set.
+// A rule set with no candidate rule is not scanned at all. The result is
+// the same as scanning with every rule (TestScope_sameMatches and the
+// pipeline's scoped-vs-full test check it on every sample and corpus file).
+// Sources the splitter does not understand turn scoping off.
+
+// Vars are one artifact's external variables.
+type Vars struct {
+	Filename   string
+	Extension  string
+	Filetype   string
+	ParentType string
+	Depth      int
+	Derived    bool
+}
+
+func (v Vars) scope() Scope {
+	return Scope{Filetype: v.Filetype, ParentType: v.ParentType, Extension: v.Extension, Derived: v.Derived, Depth: v.Depth}
+}
+
+// maxScopes bounds the memo of scopes seen (extensions are arbitrary).
+const maxScopes = 4096
+
+// scoper picks the rules that could match an artifact.
+type scoper struct {
+	imports []string
+	rules   []srcRule
+	conds   []cond
+	closure [][]int // each rule with the rules it names, transitively
+	global  []int
+
+	cacheDir    string // where compiled selections are kept, or ""
+	cachePrefix string
+
+	mu      sync.Mutex
+	byScope map[Scope]*subset  // memo: nil means "not scanned"
+	byKey   map[string]*subset // selections by the rules they hold
+	full    *subset
+}
+
+// subset is a compiled selection of rules with its idle scanners. A
+// scanner holds C memory that Go's collector does not see, so idle ones
+// are kept on a bounded list rather than in a sync.Pool, which would drop
+// them at every collection and leave them to finalizers.
+type subset struct {
+	rules *yara.Rules
+	names []string
+
+	mu   sync.Mutex
+	idle []*yara.Scanner
+}
+
+// maxIdleScanners bounds the idle scanners kept per selection.
+const maxIdleScanners = 64
+
+func newSubset(r *yara.Rules, names []string) *subset {
+	return &subset{rules: r, names: names}
+}
+
+func (s *subset) get() (*yara.Scanner, error) {
+	s.mu.Lock()
+	if n := len(s.idle); n > 0 {
+		sc := s.idle[n-1]
+		s.idle = s.idle[:n-1]
+		s.mu.Unlock()
+		return sc, nil
+	}
+	s.mu.Unlock()
+	return yara.NewScanner(s.rules)
+}
+
+func (s *subset) put(sc *yara.Scanner) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.idle) < maxIdleScanners {
+		s.idle = append(s.idle, sc)
+		return
+	}
+	sc.Destroy()
+}
+
+// newScoper reads the sources; an error means they are scanned unscoped.
+func newScoper(srcs []Source, full *yara.Rules) (*scoper, error) {
+	sc := &scoper{byScope: map[Scope]*subset{}, byKey: map[string]*subset{}}
+	index := map[string]int{}
+	for _, s := range srcs {
+		imps, rs, err := splitRules(s.Text)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		sc.imports = append(sc.imports, imps...)
+		for _, r := range rs {
+			if _, dup := index[r.name]; dup {
+				return nil, fmt.Errorf("%s: rule %s twice", s.Name, r.name)
+			}
+			index[r.name] = len(sc.rules)
+			sc.rules = append(sc.rules, r)
+			sc.conds = append(sc.conds, parseCond(r.cond))
+			if r.global {
+				sc.global = append(sc.global, len(sc.rules)-1)
+			}
+		}
+	}
+	if len(sc.rules) != len(full.GetRules()) {
+		return nil, fmt.Errorf("split %d rules, libyara compiled %d", len(sc.rules), len(full.GetRules()))
+	}
+	sc.closure = make([][]int, len(sc.rules))
+	for i := range sc.rules {
+		seen := map[int]bool{i: true}
+		stack := []int{i}
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			for _, ref := range sc.rules[k].refs {
+				if j := index[ref]; !seen[j] {
+					seen[j] = true
+					stack = append(stack, j)
+				}
+			}
+		}
+		for j := range sc.rules {
+			if seen[j] {
+				sc.closure[i] = append(sc.closure[i], j)
+			}
+		}
+	}
+	sc.full = newSubset(full, sc.names(func(int) bool { return true }))
+	return sc, nil
+}
+
+func (sc *scoper) names(in func(int) bool) []string {
+	var out []string
+	for i, r := range sc.rules {
+		if in(i) && !r.private {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}
+
+// candidates returns which rules to compile for scope s, or nil when no
+// rule that reports matches could be true. A rule with strings is taken
+// when its condition is not certainly false for s; a rule without strings
+// (which adds nothing to the byte scan) when it is not certainly false
+// for s's file type, so that extension and depth, which such rules test,
+// do not multiply the selections to compile.
+func (sc *scoper) candidates(s *Scope) []bool {
+	in := make([]bool, len(sc.rules))
+	any := false
+	for i, r := range sc.rules {
+		if r.private {
+			continue
+		}
+		if sc.conds[i].eval(s, false) != triFalse {
+			any = true
+		} else if r.strings || sc.conds[i].eval(s, true) == triFalse {
+			continue
+		}
+		for _, j := range sc.closure[i] {
+			in[j] = true
+		}
+	}
+	if !any {
+		return nil
+	}
+	for _, g := range sc.global {
+		for _, j := range sc.closure[g] {
+			in[j] = true
+		}
+	}
+	return in
+}
+
+// subsetFor returns the rules to scan an artifact in scope s with, or nil
+// when none could match.
+func (sc *scoper) subsetFor(s Scope) (*subset, error) {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sub, ok := sc.byScope[s]; ok {
+		return sub, nil
+	}
+	sub, err := sc.selection(sc.candidates(&s))
+	if err != nil {
+		return nil, err
+	}
+	if len(sc.byScope) < maxScopes {
+		sc.byScope[s] = sub
+	}
+	return sub, nil
+}
+
+// selection returns the compiled rules for a choice of rules. The caller
+// holds sc.mu.
+func (sc *scoper) selection(in []bool) (*subset, error) {
+	if in == nil {
+		return nil, nil
+	}
+	key := make([]byte, len(sc.rules))
+	all := true
+	for i := range key {
+		if in[i] {
+			key[i] = '1'
+		} else {
+			key[i], all = '0', false
+		}
+	}
+	if all {
+		return sc.full, nil
+	}
+	if sub := sc.byKey[string(key)]; sub != nil {
+		return sub, nil
+	}
+	sub, err := sc.load(in, string(key))
+	if err != nil {
+		return nil, err
+	}
+	sc.byKey[string(key)] = sub
+	return sub, nil
+}
+
+// grid lists scopes that together reach every selection the rules can
+// ask for: each value a condition compares filetype, parent_type or
+// extension with, plus one it does not, with and without derived, and the
+// depths around each one a condition names.
+func (sc *scoper) grid() []Scope {
+	vals := map[string]map[string]bool{"filetype": {"\x00": true}, "parent_type": {"\x00": true, "": true}, "extension": {"\x00": true, "": true}}
+	depths := map[int]bool{0: true, 1: true}
+	var walk func(c cond)
+	walk = func(c cond) {
+		switch x := c.(type) {
+		case andCond:
+			for _, y := range x {
+				walk(y)
+			}
+		case orCond:
+			for _, y := range x {
+				walk(y)
+			}
+		case notCond:
+			walk(x.c)
+		case varCond:
+			vals[x.name][x.value] = true
+		case depthCond:
+			for d := x.n - 1; d <= x.n+1; d++ {
+				depths[max(d, 0)] = true
+			}
+		}
+	}
+	for _, c := range sc.conds {
+		walk(c)
+	}
+	var out []Scope
+	for ft := range vals["filetype"] {
+		for pt := range vals["parent_type"] {
+			for ext := range vals["extension"] {
+				for d := range depths {
+					for _, der := range []bool{false, true} {
+						out = append(out, Scope{Filetype: ft, ParentType: pt, Extension: ext, Depth: d, Derived: der})
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+// load compiles a selection of rules, or reads it from the cache.
+func (sc *scoper) load(in []bool, key string) (*subset, error) {
+	names := sc.names(func(i int) bool { return in[i] })
+	var path string
+	if sc.cacheDir != "" {
+		h := sha256.Sum256([]byte(key))
+		path = filepath.Join(sc.cacheDir, sc.cachePrefix+"-"+hex.EncodeToString(h[:8])+".yarc")
+		if r, err := yara.LoadRules(path); err == nil {
+			return newSubset(r, names), nil
+		}
+	}
+	var b strings.Builder
+	for _, imp := range sc.imports {
+		b.WriteString(imp)
+		b.WriteByte('\n')
+	}
+	for i, r := range sc.rules {
+		if in[i] {
+			b.WriteString(r.text)
+			b.WriteString("\n\n")
+		}
+	}
+	c, err := yara.NewCompiler()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Destroy()
+	for k, v := range externals {
+		if err := c.DefineVariable(k, v); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.AddString(b.String(), ""); err != nil {
+		return nil, fmt.Errorf("rules: compile a scoped subset: %w", err)
+	}
+	r, err := c.GetRules()
+	if err != nil {
+		return nil, err
+	}
+	r, err = compact(r)
+	if err != nil {
+		return nil, err
+	}
+	if path != "" {
+		saveRules(r, sc.cacheDir, path)
+	}
+	return newSubset(r, names), nil
+}
+
+// compact replaces freshly compiled rules with a reloaded copy: libyara
+// keeps a compiled set in the compiler's growable arena (about 9 MB of
+// resident memory whatever the rules), and a saved-and-loaded copy in a
+// buffer of its own size (about 120 KB for the built-in rules).
+func compact(r *yara.Rules) (*yara.Rules, error) {
+	var buf bytes.Buffer
+	if err := r.Write(&buf); err != nil {
+		return nil, fmt.Errorf("rules: save compiled rules: %w", err)
+	}
+	out, err := yara.ReadRules(&buf)
+	if err != nil {
+		return nil, fmt.Errorf("rules: reload compiled rules: %w", err)
+	}
+	r.Destroy()
+	return out, nil
+}
+
+// Warm compiles (or loads) every rule selection the rules can ask for,
+// so that the first messages do not pay for it, and returns how many
+// there are. The daemon calls it at start.
+func (s *Set) Warm() (selections int, err error) {
+	if s.scope == nil {
+		return 1, nil
+	}
+	sc := s.scope
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	for _, g := range sc.grid() {
+		if _, err := sc.selection(sc.candidates(&g)); err != nil {
+			return len(sc.byKey), err
+		}
+	}
+	return len(sc.byKey), nil
+}
+
+// Candidates lists the rules that could match an artifact in scope sc, as
+// far as can be told before scanning it: all of them when scoping is off.
+func (s *Set) Candidates(sc Scope) []string {
+	if s.scope == nil {
+		return s.unscoped.names
+	}
+	var out []string
+	for i, r := range s.scope.rules {
+		if !r.private && s.scope.conds[i].eval(&sc, false) != triFalse {
+			out = append(out, r.name)
+		}
+	}
+	return out
+}
+
+// WithoutScope returns the set scanning every artifact with every rule.
+func (s *Set) WithoutScope() *Set {
+	c := *s
+	c.scope, c.scopeErr = nil, "turned off"
+	return &c
+}
+
+// initScope prepares scanning: scoped when the sources split cleanly.
+func (s *Set) initScope(srcs []Source) {
+	var names []string
+	for _, r := range s.Rules.GetRules() {
+		names = append(names, r.Identifier())
+	}
+	s.unscoped = newSubset(s.Rules, names)
+	sc, err := newScoper(srcs, s.Rules)
+	if err != nil {
+		s.scopeErr = err.Error()
+		return
+	}
+	s.scope = sc
+}
+
+// Scoped reports whether scanning is narrowed per artifact, and why not.
+func (s *Set) Scoped() (bool, string) {
+	if s.scope == nil {
+		return false, s.scopeErr
+	}
+	return true, ""
+}
+
+// Scan runs the rules that could match an artifact with variables v over
+// data and returns the names of the rules that matched.
+func (s *Set) Scan(data []byte, v Vars, timeout time.Duration) ([]string, error) {
+	sub := s.unscoped
+	if s.scope != nil {
+		var err error
+		if sub, err = s.scope.subsetFor(v.scope()); err != nil {
+			sub = s.scope.full
+		}
+		if sub == nil {
+			return nil, nil
+		}
+	}
+	sc, err := sub.get()
+	if err != nil {
+		return nil, fmt.Errorf("rules: scanner: %w", err)
+	}
+	defer sub.put(sc)
+	for k, val := range map[string]any{"filename": v.Filename, "extension": v.Extension, "filetype": v.Filetype, "parent_type": v.ParentType, "depth": v.Depth, "derived": v.Derived} {
+		if err := sc.DefineVariable(k, val); err != nil {
+			return nil, fmt.Errorf("rules: define %s: %w", k, err)
+		}
+	}
+	var matches yara.MatchRules
+	err = sc.SetTimeout(timeout).SetCallback(&matches).ScanMem(data)
+	var out []string
+	for _, m := range matches {
+		out = append(out, m.Rule)
+	}
+	return out, err
+}

@@ -1,0 +1,278 @@
+package rules
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSplitRules_trickySource(t *testing.T) {
+	src := `
+import "math"
+// rule Fake_In_Comment { condition: true }
+/* rule Also_Fake { condition: true } */
+private rule Helper_Private : tag1 tag2
+{
+    strings:
+        $h = { 4D 5A [2-4] ( 90 | 91 ) ?? }
+        $r = /a\/b{1,3}\}/ nocase
+        $s = "brace } and \" quote"
+    condition:
+        any of them
+}
+
+global rule Global_Gate { condition: filesize < 10MB }
+
+rule Uses_Helper
+{
+    meta:
+        note = "rule Not_A_Rule { }"
+    condition:
+        Helper_Private and (filetype == "vba" or parent_type == "ole") and filesize \ 2 > 1
+}
+`
+	imports, rs, err := splitRules(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(imports, []string{`import "math"`}) {
+		t.Errorf("imports %q", imports)
+	}
+	var names []string
+	for _, r := range rs {
+		names = append(names, r.name)
+	}
+	if !reflect.DeepEqual(names, []string{"Helper_Private", "Global_Gate", "Uses_Helper"}) {
+		t.Fatalf("rules %v", names)
+	}
+	if !rs[0].private || rs[0].global || !rs[1].global || rs[2].private {
+		t.Errorf("modifiers: %+v %+v %+v", rs[0].private, rs[1].global, rs[2].private)
+	}
+	if !strings.HasPrefix(rs[0].text, "private rule Helper_Private") || !strings.HasSuffix(rs[0].text, "any of them\n}") {
+		t.Errorf("rule text %q", rs[0].text)
+	}
+	if !reflect.DeepEqual(rs[2].refs, []string{"Helper_Private"}) {
+		t.Errorf("refs %v", rs[2].refs)
+	}
+	got := fmt.Sprint(parseCond(rs[2].cond))
+	want := `and[unknown or[filetype == "vba" parent_type == "ole"] unknown]`
+	if got != want {
+		t.Errorf("condition\n got %s\nwant %s", got, want)
+	}
+	// Every cut rule compiles on its own (with the rules it names).
+	if _, err := Compile([]Source{{Name: "t.yar", Text: src}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`include "other.yar"`, `rule A { condition: "unterminated }`, `rule B { strings: $a = "x" }`, `rule C { condition: true`} {
+		if _, _, err := splitRules(bad); err == nil {
+			t.Errorf("%q split without error", bad)
+		}
+	}
+}
+
+// TestCond_agreesWithLibyara is a property test with libyara as the
+// oracle: for random conditions mixing scope tests with tests only a scan
+// can decide, whatever the three-valued reading calls certain (true or
+// false) is what libyara finds, for random scopes and data.
+func TestCond_agreesWithLibyara(t *testing.T) {
+	known := []string{`filetype == "a"`, `filetype == "b"`, `filetype != "a"`, `"b" == filetype`, `parent_type == "p"`,
+		`parent_type != "p"`, `extension == "x"`, `derived`, `not derived`, `depth > 0`, `depth == 1`, `1 < depth`, `depth <= 1`, `true`, `false`}
+	unknown := []string{`$s`, `filesize > 10`, `uint8(0) == 0x4d`, `filename == "f"`, `for any of ($s) : ( $ at 0 )`, `#s > 1`, `filetype contains "a"`, `filetype == "a\x62"`}
+	rng := rand.New(rand.NewPCG(7, 7))
+	var gen func(d int) string
+	gen = func(d int) string {
+		if d == 0 || rng.IntN(4) == 0 {
+			if rng.IntN(3) == 0 {
+				return unknown[rng.IntN(len(unknown))]
+			}
+			return known[rng.IntN(len(known))]
+		}
+		a, b := gen(d-1), gen(d-1)
+		switch rng.IntN(6) {
+		case 0:
+			return "(" + a + " and " + b + ")"
+		case 1:
+			return "(" + a + " or " + b + ")"
+		case 2:
+			return "not (" + a + ")"
+		case 3:
+			return "not " + a + " and " + b // precedence: (not a) and b
+		case 4:
+			return a + " or " + b + " and " + gen(d-1) // a or (b and c)
+		default:
+			return a + " and " + b
+		}
+	}
+	scopes := []Scope{}
+	for _, ft := range []string{"a", "b", "c"} {
+		for _, pt := range []string{"p", "q"} {
+			for _, ext := range []string{"x", "y"} {
+				for _, der := range []bool{false, true} {
+					for _, dep := range []int{0, 1, 2} {
+						scopes = append(scopes, Scope{Filetype: ft, ParentType: pt, Extension: ext, Derived: der, Depth: dep})
+					}
+				}
+			}
+		}
+	}
+	datas := [][]byte{[]byte("MAGIC"), []byte("M and MAGIC and MAGIC"), []byte("nothing here at all")}
+	checked, certain := 0, 0
+	for i := 0; i < 150; i++ {
+		c := gen(4)
+		strs := ""
+		if strings.Contains(c, "$s") || strings.Contains(c, "#s") {
+			strs = `strings: $s = "MAGIC"`
+		}
+		src := fmt.Sprintf("rule R_%d { %s condition: %s }", i, strs, c)
+		set, err := Compile([]Source{{Name: "p.yar", Text: src}})
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		_, rs, err := splitRules(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		cnd := parseCond(rs[0].cond)
+		for _, sc := range scopes {
+			full, part := cnd.eval(&sc, false), cnd.eval(&sc, true)
+			if full != triUnknown {
+				certain++
+			}
+			for _, data := range datas {
+				v := Vars{Filename: "f", Extension: sc.Extension, Filetype: sc.Filetype, ParentType: sc.ParentType, Depth: sc.Depth, Derived: sc.Derived}
+				m, err := set.WithoutScope().Scan(data, v, time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				matched := len(m) == 1
+				checked++
+				if (full == triFalse && matched) || (full == triTrue && !matched) || (part == triFalse && matched) {
+					t.Fatalf("condition %s\nscope %+v data %q: read as %v (type only %v), libyara matched=%v\nparsed %v", c, sc, data, full, part, matched, cnd)
+				}
+				scoped, err := set.Scan(data, v, time.Second)
+				if err != nil || !slices.Equal(scoped, m) {
+					t.Fatalf("condition %s scope %+v: scoped scan %v (%v), full %v", c, sc, scoped, err, m)
+				}
+			}
+		}
+	}
+	if certain < checked/10 {
+		t.Errorf("only %d of %d cases were decided before scanning: the generator is too weak", certain, checked)
+	}
+	t.Logf("%d scans checked, %d scope evaluations certain", checked, certain)
+}
+
+func TestScope_builtin(t *testing.T) {
+	set, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := set.Scoped(); !ok {
+		t.Fatalf("built-in rules are not scoped: %s", why)
+	}
+	cases := []struct {
+		scope Scope
+		want  []string // exactly these rules could match
+	}{
+		// The bulk of mail bytes: the raw message, PDFs, archives.
+		{Scope{Filetype: "eml"}, []string{"Mail_WorldCup_Schedule_Lure"}},
+		{Scope{Filetype: "pdf", ParentType: "eml", Extension: "pdf", Depth: 1}, nil},
+		{Scope{Filetype: "zip", ParentType: "eml", Extension: "zip", Depth: 1}, nil},
+		{Scope{Filetype: "image", ParentType: "eml", Extension: "png", Depth: 1}, nil},
+		// A name alone can put a rule in play.
+		{Scope{Filetype: "ooxml", ParentType: "eml", Extension: "docm", Depth: 1}, []string{"Invoice_Doc_Filename"}},
+		{Scope{Filetype: "vba", ParentType: "ole", Depth: 3, Derived: true}, []string{"VBA_AutoExec_WMI_Process", "VBA_PowerShell_EncodedCommand", "VBA_Chr_Obfuscation", "Emotet_Caret_PowerShell"}},
+		{Scope{Filetype: "pe", ParentType: "zip", Extension: "exe", Depth: 2}, []string{"PE_DotNet_Stealer_Strings", "PE_AutoIt_Compiled", "PE_PyInstaller_InnoSetup"}},
+	}
+	for _, c := range cases {
+		got := set.Candidates(c.scope)
+		if !reflect.DeepEqual(sorted(got), sorted(c.want)) {
+			t.Errorf("%+v: candidates %v, want %v", c.scope, got, c.want)
+		}
+	}
+	// The raw message is scanned for its one string rule, not for the
+	// short, frequent strings of the VBA and script rules.
+	sub, err := set.scope.subsetFor(Scope{Filetype: "eml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range sub.names {
+		if i := slices.IndexFunc(set.scope.rules, func(r srcRule) bool { return r.name == name }); set.scope.rules[i].strings && name != "Mail_WorldCup_Schedule_Lure" {
+			t.Errorf("the raw message is scanned for %s's strings", name)
+		}
+	}
+	n, err := set.Warm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 || n > 4*len(set.Meta) {
+		t.Errorf("%d distinct rule selections: scoping should give a handful", n)
+	}
+	t.Logf("%d rule selections", n)
+}
+
+func sorted(s []string) []string {
+	out := slices.Clone(s)
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func TestScope_offForSourcesItCannotRead(t *testing.T) {
+	dir := t.TempDir()
+	// libyara resolves includes; the splitter does not follow them.
+	if err := os.WriteFile(filepath.Join(dir, "inc.yar"), []byte(`rule Inc_Rule { strings: $a = "INCLUDED" condition: filetype == "x" and $a }`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf("include %q\nrule Top_Rule { condition: filetype == \"y\" }", filepath.Join(dir, "inc.yar"))
+	set, err := Compile([]Source{{Name: "top.yar", Text: src}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, why := set.Scoped(); ok || !strings.Contains(why, "include") {
+		t.Errorf("scoped=%v why=%q", ok, why)
+	}
+	m, err := set.Scan([]byte("INCLUDED"), Vars{Filetype: "x"}, time.Second)
+	if err != nil || !reflect.DeepEqual(m, []string{"Inc_Rule"}) {
+		t.Errorf("unscoped scan: %v %v", m, err)
+	}
+	if got := set.Candidates(Scope{Filetype: "pdf"}); len(got) != 2 {
+		t.Errorf("unscoped candidates %v", got)
+	}
+}
+
+func TestScope_selectionsAreCached(t *testing.T) {
+	dir := t.TempDir()
+	set, err := Load(Options{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := set.Warm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "rules-*.yarc"))
+	if len(files) != n+1 {
+		t.Fatalf("%d cache files for the full set and %d selections", len(files), n)
+	}
+	// A second process loads them: the selections give the same matches.
+	again, err := Load(Options{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte("x = CreateObject(\"winmgmts:\\\\.\\root\\cimv2\").Get(\"Win32_Process\")\nSub AutoOpen()\n")
+	v := Vars{Filename: "Module1.bas", Filetype: "vba", ParentType: "ole", Depth: 3, Derived: true}
+	m1, _ := set.Scan(data, v, time.Second)
+	m2, _ := again.Scan(data, v, time.Second)
+	if !slices.Contains(m1, "VBA_AutoExec_WMI_Process") || !slices.Equal(m1, m2) {
+		t.Errorf("compiled %v, cached %v", m1, m2)
+	}
+}
