@@ -89,20 +89,20 @@ rule VBS_Embedded_PE_Blob
         (filetype == "vbs" or filetype == "js" or filetype == "wsf" or filetype == "hta") and any of ($b64*, $hex) and any of ($w*)
 }
 
-rule Mail_WorldCup_Schedule_Lure
+rule Attachment_WorldCup_Schedule_Lure
 {
     meta:
-        description = "The 2018 'World Cup schedule and scoresheet' lure subject that carried executables"
+        description = "Attachment or archive member named as the 2018 'World Cup schedule and scoresheet' checker: Check Point's lure mails carried executables under that name"
         campaign = "fifa"
         severity = "medium"
-        attack = "T1566.001"
+        attack = "T1566.001, T1204.002"
         reference = "https://www.netsec.news/world-cup-wallchart-phishing-scam-detected/"
         author = "triage"
         date = "2026-11-22"
-    strings:
-        $s = "World_Cup_2018_Schedule_and_Scoresheet" nocase
     condition:
-        filetype == "eml" and $s
+        // Names only: evaluated without reading the attachment's bytes.
+        depth > 0 and
+        filename matches /(world[ _.-]?cup[ _.-]?2018[ _.-]?schedule|schedule[ _.-]?and[ _.-]?scoresheet)/i
 }
 
 rule Policy_ELF_Attachment

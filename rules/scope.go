@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -55,10 +56,22 @@ type scoper struct {
 	cacheDir    string // where compiled selections are kept, or ""
 	cachePrefix string
 
+	// dataFree marks rules whose condition reads only the external
+	// variables: they are evaluated on an empty buffer, never on the
+	// artifact's bytes (when there is no global rule to gate them).
+	dataFree []bool
+	metaIn   []bool // the data-free rules with their references, or nil
+
 	mu      sync.Mutex
-	byScope map[Scope]*subset  // memo: nil means "not scanned"
+	byScope map[Scope]choice   // memo
 	byKey   map[string]*subset // selections by the rules they hold
 	full    *subset
+}
+
+// choice is how an artifact in one scope is scanned: its bytes with data
+// (nil: not at all), and an empty buffer with meta (nil: not needed).
+type choice struct {
+	data, meta *subset
 }
 
 // subset is a compiled selection of rules with its idle scanners. A
@@ -104,7 +117,7 @@ func (s *subset) put(sc *yara.Scanner) {
 
 // newScoper reads the sources; an error means they are scanned unscoped.
 func newScoper(srcs []Source, full *yara.Rules) (*scoper, error) {
-	sc := &scoper{byScope: map[Scope]*subset{}, byKey: map[string]*subset{}}
+	sc := &scoper{byScope: map[Scope]choice{}, byKey: map[string]*subset{}}
 	index := map[string]int{}
 	for _, s := range srcs {
 		imps, rs, err := splitRules(s.Text)
@@ -147,6 +160,20 @@ func newScoper(srcs []Source, full *yara.Rules) (*scoper, error) {
 			}
 		}
 	}
+	sc.dataFree = make([]bool, len(sc.rules))
+	if len(sc.global) == 0 {
+		for i := range sc.rules {
+			sc.dataFree[i] = !slices.ContainsFunc(sc.closure[i], func(j int) bool { return !sc.rules[j].readsOnlyVars() })
+			if sc.dataFree[i] && !sc.rules[i].private {
+				if sc.metaIn == nil {
+					sc.metaIn = make([]bool, len(sc.rules))
+				}
+				for _, j := range sc.closure[i] {
+					sc.metaIn[j] = true
+				}
+			}
+		}
+	}
 	sc.full = newSubset(full, sc.names(func(int) bool { return true }))
 	return sc, nil
 }
@@ -171,7 +198,7 @@ func (sc *scoper) candidates(s *Scope) []bool {
 	in := make([]bool, len(sc.rules))
 	any := false
 	for i, r := range sc.rules {
-		if r.private {
+		if r.private || sc.dataFree[i] {
 			continue
 		}
 		if sc.conds[i].eval(s, false) != triFalse {
@@ -194,22 +221,30 @@ func (sc *scoper) candidates(s *Scope) []bool {
 	return in
 }
 
-// subsetFor returns the rules to scan an artifact in scope s with, or nil
-// when none could match.
-func (sc *scoper) subsetFor(s Scope) (*subset, error) {
+// choose returns how to scan an artifact in scope s.
+func (sc *scoper) choose(s Scope) (choice, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sub, ok := sc.byScope[s]; ok {
-		return sub, nil
+	if c, ok := sc.byScope[s]; ok {
+		return c, nil
 	}
-	sub, err := sc.selection(sc.candidates(&s))
-	if err != nil {
-		return nil, err
+	var c choice
+	var err error
+	if c.data, err = sc.selection(sc.candidates(&s)); err != nil {
+		return c, err
+	}
+	for i, r := range sc.rules {
+		if sc.dataFree[i] && !r.private && sc.conds[i].eval(&s, false) != triFalse {
+			if c.meta, err = sc.selection(sc.metaIn); err != nil {
+				return c, err
+			}
+			break
+		}
 	}
 	if len(sc.byScope) < maxScopes {
-		sc.byScope[s] = sub
+		sc.byScope[s] = c
 	}
-	return sub, nil
+	return c, nil
 }
 
 // selection returns the compiled rules for a choice of rules. The caller
@@ -363,6 +398,9 @@ func (s *Set) Warm() (selections int, err error) {
 	sc := s.scope
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	if _, err := sc.selection(sc.metaIn); err != nil {
+		return len(sc.byKey), err
+	}
 	for _, g := range sc.grid() {
 		if _, err := sc.selection(sc.candidates(&g)); err != nil {
 			return len(sc.byKey), err
@@ -419,16 +457,36 @@ func (s *Set) Scoped() (bool, string) {
 // Scan runs the rules that could match an artifact with variables v over
 // data and returns the names of the rules that matched.
 func (s *Set) Scan(data []byte, v Vars, timeout time.Duration) ([]string, error) {
-	sub := s.unscoped
+	c := choice{data: s.unscoped}
 	if s.scope != nil {
 		var err error
-		if sub, err = s.scope.subsetFor(v.scope()); err != nil {
-			sub = s.scope.full
-		}
-		if sub == nil {
-			return nil, nil
+		if c, err = s.scope.choose(v.scope()); err != nil {
+			c = choice{data: s.scope.full}
 		}
 	}
+	var out []string
+	var firstErr error
+	for _, run := range []struct {
+		sub  *subset
+		data []byte
+	}{{c.data, data}, {c.meta, nil}} {
+		if run.sub == nil {
+			continue
+		}
+		names, err := run.sub.scan(run.data, v, timeout)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		for _, n := range names {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, firstErr
+}
+
+func (sub *subset) scan(data []byte, v Vars, timeout time.Duration) ([]string, error) {
 	sc, err := sub.get()
 	if err != nil {
 		return nil, fmt.Errorf("rules: scanner: %w", err)
@@ -441,9 +499,39 @@ func (s *Set) Scan(data []byte, v Vars, timeout time.Duration) ([]string, error)
 	}
 	var matches yara.MatchRules
 	err = sc.SetTimeout(timeout).SetCallback(&matches).ScanMem(data)
-	var out []string
+	out := make([]string, 0, len(matches))
 	for _, m := range matches {
 		out = append(out, m.Rule)
 	}
 	return out, err
+}
+
+// ReadsEveryArtifact lists the rules that read the bytes of every
+// artifact, the raw message and every PDF and archive included, because
+// nothing in their condition (file type, parent, extension, depth,
+// derived) rules any artifact out. Each one costs
+// a pass over every byte of every message.
+func (s *Set) ReadsEveryArtifact() []string {
+	if s.scope == nil {
+		return nil
+	}
+	sc := s.scope
+	grid := sc.grid()
+	var out []string
+	for i, r := range sc.rules {
+		if r.private || sc.dataFree[i] {
+			continue
+		}
+		every := true
+		for _, g := range grid {
+			if sc.conds[i].eval(&g, false) == triFalse {
+				every = false
+				break
+			}
+		}
+		if every {
+			out = append(out, r.name)
+		}
+	}
+	return out
 }

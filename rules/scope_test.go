@@ -176,36 +176,69 @@ func TestScope_builtin(t *testing.T) {
 	if ok, why := set.Scoped(); !ok {
 		t.Fatalf("built-in rules are not scoped: %s", why)
 	}
+	// What each artifact's bytes are scanned with.
 	cases := []struct {
 		scope Scope
-		want  []string // exactly these rules could match
+		want  []string // exactly these rules read the bytes
 	}{
-		// The bulk of mail bytes: the raw message, PDFs, archives.
-		{Scope{Filetype: "eml"}, []string{"Mail_WorldCup_Schedule_Lure"}},
+		// The bulk of mail bytes: the raw message, PDFs, archives, images.
+		{Scope{Filetype: "eml"}, nil},
 		{Scope{Filetype: "pdf", ParentType: "eml", Extension: "pdf", Depth: 1}, nil},
 		{Scope{Filetype: "zip", ParentType: "eml", Extension: "zip", Depth: 1}, nil},
 		{Scope{Filetype: "image", ParentType: "eml", Extension: "png", Depth: 1}, nil},
-		// A name alone can put a rule in play.
-		{Scope{Filetype: "ooxml", ParentType: "eml", Extension: "docm", Depth: 1}, []string{"Invoice_Doc_Filename"}},
+		{Scope{Filetype: "ooxml", ParentType: "eml", Extension: "docm", Depth: 1}, nil},
 		{Scope{Filetype: "vba", ParentType: "ole", Depth: 3, Derived: true}, []string{"VBA_AutoExec_WMI_Process", "VBA_PowerShell_EncodedCommand", "VBA_Chr_Obfuscation", "Emotet_Caret_PowerShell"}},
 		{Scope{Filetype: "pe", ParentType: "zip", Extension: "exe", Depth: 2}, []string{"PE_DotNet_Stealer_Strings", "PE_AutoIt_Compiled", "PE_PyInstaller_InnoSetup"}},
+		{Scope{Filetype: "text", ParentType: "eml", Depth: 1}, []string{"Emotet_Caret_PowerShell", "IQY_WebQuery_File", "IQY_DDE_Formula"}},
 	}
 	for _, c := range cases {
-		got := set.Candidates(c.scope)
+		ch, err := set.scope.choose(c.scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		if ch.data != nil {
+			got = ch.data.names
+		}
 		if !reflect.DeepEqual(sorted(got), sorted(c.want)) {
-			t.Errorf("%+v: candidates %v, want %v", c.scope, got, c.want)
+			t.Errorf("%+v: bytes scanned with %v, want %v", c.scope, got, c.want)
 		}
 	}
-	// The raw message is scanned for its one string rule, not for the
-	// short, frequent strings of the VBA and script rules.
-	sub, err := set.scope.subsetFor(Scope{Filetype: "eml"})
+	if got := set.Candidates(Scope{Filetype: "vba", ParentType: "ole", Depth: 3, Derived: true}); !slices.Contains(got, "Attachment_WorldCup_Schedule_Lure") || slices.Contains(got, "PE_AutoIt_Compiled") {
+		t.Errorf("candidates of a VBA module: %v", got)
+	}
+	// The raw message is not scanned at all: no built-in rule is about it.
+	c, err := set.scope.choose(Scope{Filetype: "eml"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range sub.names {
-		if i := slices.IndexFunc(set.scope.rules, func(r srcRule) bool { return r.name == name }); set.scope.rules[i].strings && name != "Mail_WorldCup_Schedule_Lure" {
-			t.Errorf("the raw message is scanned for %s's strings", name)
-		}
+	if c.data != nil || c.meta != nil {
+		t.Errorf("the raw message is scanned with %v / %v", c.data, c.meta)
+	}
+	// Rules that test only names and types never read the bytes: an Office
+	// attachment named like an invoice is judged without scanning it.
+	c, err = set.scope.choose(Scope{Filetype: "ooxml", ParentType: "eml", Extension: "docm", Depth: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.data != nil || c.meta == nil {
+		t.Errorf("ooxml named .docm: data selection %v, name-only selection %v", c.data, c.meta)
+	}
+	m, err := set.Scan(make([]byte, 1<<20), Vars{Filename: "INVOICE_8842.docm", Extension: "docm", Filetype: "ooxml", ParentType: "eml", Depth: 1}, time.Second)
+	if err != nil || !slices.Equal(m, []string{"Invoice_Doc_Filename"}) {
+		t.Errorf("name-only rule: %v %v", m, err)
+	}
+	if got := set.ReadsEveryArtifact(); len(got) != 0 {
+		t.Errorf("built-in rules reading every artifact: %v", got)
+	}
+	user, err := Compile([]Source{{Name: "u.yar", Text: `rule Every_Byte { strings: $a = "X" condition: $a or filetype == "pdf" }
+rule Gated_By_Parent { strings: $a = "X" condition: $a and parent_type == "lnk" }
+rule Names_Only { condition: filename matches /x/ }`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := user.ReadsEveryArtifact(); !slices.Equal(got, []string{"Every_Byte"}) {
+		t.Errorf("ReadsEveryArtifact %v, want [Every_Byte]", got)
 	}
 	n, err := set.Warm()
 	if err != nil {
@@ -274,5 +307,56 @@ func TestScope_selectionsAreCached(t *testing.T) {
 	m2, _ := again.Scan(data, v, time.Second)
 	if !slices.Contains(m1, "VBA_AutoExec_WMI_Process") || !slices.Equal(m1, m2) {
 		t.Errorf("compiled %v, cached %v", m1, m2)
+	}
+}
+
+// TestScope_globalPrivateAndNameOnlyRules: rules that name other rules,
+// private rules, global rules and rules that read only the variables give
+// the same matches scoped as scanned whole.
+func TestScope_globalPrivateAndNameOnlyRules(t *testing.T) {
+	body := `
+private rule Script_Name { condition: extension == "js" or extension == "vbs" }
+rule Name_Only { condition: Script_Name and filename matches /invoice/i and depth > 0 }
+rule Needs_Bytes { strings: $a = "PAYLOAD" condition: filetype == "text" and $a }
+rule Mixed_Ref { condition: Name_Only and filesize > 3 }
+rule Big_Binary { condition: filetype == "binary" and uint8(0) == 0x4d }
+`
+	readOnly := map[string]bool{"Script_Name": true, "Name_Only": true, "Needs_Bytes": false, "Mixed_Ref": false, "Big_Binary": false}
+	_, rs, err := splitRules(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.readsOnlyVars() != readOnly[r.name] {
+			t.Errorf("%s: readsOnlyVars %v", r.name, r.readsOnlyVars())
+		}
+	}
+	for _, src := range []string{body, "global rule Gate { condition: filesize < 20 }\n" + body} {
+		set, err := Compile([]Source{{Name: "g.yar", Text: src}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, why := set.Scoped(); !ok {
+			t.Fatal(why)
+		}
+		hits := 0
+		for _, name := range []string{"invoice.js", "invoice.pdf", "readme.js"} {
+			for _, ft := range []string{"text", "binary", "pdf"} {
+				for _, data := range []string{"PAYLOAD", "MZ and a longer tail past twenty bytes", ""} {
+					for _, depth := range []int{0, 1} {
+						v := Vars{Filename: name, Extension: name[strings.LastIndexByte(name, '.')+1:], Filetype: ft, Depth: depth}
+						got, err1 := set.Scan([]byte(data), v, time.Second)
+						want, err2 := set.WithoutScope().Scan([]byte(data), v, time.Second)
+						if err1 != nil || err2 != nil || !slices.Equal(sorted(got), sorted(want)) {
+							t.Errorf("%+v %q: scoped %v (%v), whole %v (%v)", v, data, got, err1, want, err2)
+						}
+						hits += len(want)
+					}
+				}
+			}
+		}
+		if hits < 10 {
+			t.Errorf("only %d matches: the comparison proves little", hits)
+		}
 	}
 }

@@ -234,6 +234,36 @@ func splitRules(src string) (imports []string, out []srcRule, err error) {
 	return imports, out, nil
 }
 
+// readsOnlyVars reports whether the rule's outcome depends on nothing but
+// the external variables (and the rules it names, checked by the caller):
+// no strings, no filesize, no reads of the data, no modules, no loops.
+func (r *srcRule) readsOnlyVars() bool {
+	if r.strings {
+		return false
+	}
+	refs := map[string]bool{}
+	for _, n := range r.refs {
+		refs[n] = true
+	}
+	for _, t := range r.cond {
+		if t.kind != tIdent {
+			continue
+		}
+		if _, ok := externals[t.text]; ok || refs[t.text] || varOnlyWords[t.text] {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// varOnlyWords are the condition keywords that read no data.
+var varOnlyWords = map[string]bool{
+	"and": true, "or": true, "not": true, "true": true, "false": true, "matches": true,
+	"contains": true, "icontains": true, "startswith": true, "istartswith": true,
+	"endswith": true, "iendswith": true, "iequals": true,
+}
+
 // tri is a three-valued truth: a condition is certainly false, certainly
 // true, or depends on what only a scan can tell.
 type tri int8

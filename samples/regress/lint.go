@@ -49,6 +49,14 @@ func Lint(set *rules.Set, results []Result) []Problem {
 	for _, w := range set.Warnings {
 		out = append(out, Problem{Rule: "(compiler)", What: "warning: " + w})
 	}
+	if ok, why := set.Scoped(); !ok {
+		out = append(out, Problem{Rule: "(scope)", What: "every artifact is scanned with every rule: " + why})
+	} else if _, err := set.Warm(); err != nil {
+		out = append(out, Problem{Rule: "(scope)", What: "a rule selection does not compile: " + err.Error()})
+	}
+	for _, n := range set.ReadsEveryArtifact() {
+		out = append(out, Problem{Rule: n, What: "reads the bytes of every artifact (the raw message, every PDF and archive): test filetype or parent_type in the condition (rules/README.md, \"What a rule costs\")"})
+	}
 	names := make([]string, 0, len(set.Meta))
 	for n := range set.Meta {
 		names = append(names, n)
