@@ -69,6 +69,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		cpuProfile = fs.String("cpuprofile", "", "write a CPU profile of the in-process run to FILE")
 		memProfile = fs.String("memprofile", "", "write an allocation profile of the in-process run to FILE")
 		startRuns  = fs.Int("startup-runs", 7, "one-shot runs per tool for the start-up comparison")
+		scopeRow   = fs.Bool("scope-row", true, "also run the API with every rule on every artifact (--no-rule-scope)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return exitError
@@ -129,8 +130,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cli := b.triageCLI(exe)
 	rows = append(rows, cli)
-	api := b.triageAPI(set, limits, *cpuProfile, *memProfile)
+	api := b.triageAPI("triage API (in-process)", set, limits, *cpuProfile, *memProfile)
 	rows = append(rows, api)
+	if *scopeRow {
+		rows = append(rows, b.triageAPI("triage API, --no-rule-scope", set.WithoutScope(), limits, "", ""))
+	}
 
 	var clam, yr benchRow
 	var startTriage, startYara time.Duration
@@ -469,9 +473,9 @@ func (b *bencher) triageCLI(exe string) benchRow {
 
 // triageAPI judges the corpus in-process with a pool of workers sharing
 // one engine, timing each Triage call.
-func (b *bencher) triageAPI(set *rules.Set, limits parsers.Limits, cpuProfile, memProfile string) benchRow {
-	fmt.Fprintln(b.stderr, "triage API in-process …")
-	row := benchRow{name: "triage API (in-process)", msgs: len(b.files), bytes: b.bytes}
+func (b *bencher) triageAPI(name string, set *rules.Set, limits parsers.Limits, cpuProfile, memProfile string) benchRow {
+	fmt.Fprintf(b.stderr, "%s …\n", name)
+	row := benchRow{name: name, msgs: len(b.files), bytes: b.bytes}
 	eng, err := pipeline.New(pipeline.Config{Limits: limits, Rules: set})
 	if err != nil {
 		row.err = err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -103,5 +104,51 @@ func TestRun_signalsConfig(t *testing.T) {
 	code, out, stderr := runCLI(t, "", "--json", "--signals", cfg, bec)
 	if strings.Contains(out, "mail.reply_to_mismatch") || code != exitClean {
 		t.Errorf("disabled signals still scored: exit %d, %s %s", code, out, stderr)
+	}
+}
+
+// TestRun_noRuleScope: --no-rule-scope scans every artifact with every
+// rule and reports the same rules as the default narrowed scan.
+func TestRun_noRuleScope(t *testing.T) {
+	dir := filepath.Join("..", "..", "samples", "malicious")
+	rulesOf := func(args ...string) map[string]bool {
+		code, out, stderr := runCLI(t, "", append([]string{"--json", "--rule-cache", ""}, args...)...)
+		if code != exitMalicious {
+			t.Fatalf("triage %v: exit %d (%s)", args, code, stderr)
+		}
+		got := map[string]bool{}
+		dec := json.NewDecoder(strings.NewReader(out))
+		for msg := 0; dec.More(); msg++ {
+			var r struct {
+				Artifacts []struct {
+					ID   string   `json:"id"`
+					YARA []string `json:"yara"`
+				} `json:"artifacts"`
+				Input struct {
+					Name string `json:"name"`
+				} `json:"input"`
+			}
+			if err := dec.Decode(&r); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range r.Artifacts {
+				for _, y := range a.YARA {
+					got[fmt.Sprintf("message %d artifact %s %s", msg, a.ID, y)] = true
+				}
+			}
+		}
+		return got
+	}
+	scoped, full := rulesOf(dir), rulesOf("--no-rule-scope", dir)
+	if len(full) < 20 {
+		t.Fatalf("only %d rule matches over the malicious samples", len(full))
+	}
+	if len(scoped) != len(full) {
+		t.Errorf("%d rule matches scoped, %d with --no-rule-scope", len(scoped), len(full))
+	}
+	for k := range full {
+		if !scoped[k] {
+			t.Errorf("%s only with --no-rule-scope", k)
+		}
 	}
 }

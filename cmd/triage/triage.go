@@ -47,6 +47,9 @@ flags:
                     disabled: a list of mail.* codes to turn off)
   --rule-cache DIR  keep compiled rules here for fast start-up (default: the
                     user cache dir; "" compiles every time)
+  --no-rule-scope   scan every artifact with every rule (by default a rule
+                    is left out where its condition is certainly false, e.g.
+                    filetype == "vba" on a PDF: same matches, less work)
 
 exit codes: 0 clean, 1 suspicious, 2 malicious, 3 error.
 `)
@@ -72,6 +75,7 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		textMax    = fs.Int("text-max", 0, "")
 		limitsFile = fs.String("limits", "", "")
 		ruleCache  = fs.String("rule-cache", rules.DefaultCacheDir(), "")
+		noScope    = fs.Bool("no-rule-scope", false, "")
 		signals    = fs.String("signals", "", "")
 		helpLimits = fs.Bool("help-limits", false, "")
 	)
@@ -121,6 +125,9 @@ func runTriage(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	for _, w := range set.Warnings {
 		fmt.Fprintf(stderr, "triage: rule warning: %s\n", w)
+	}
+	if *noScope {
+		set = set.WithoutScope()
 	}
 	var ps []parsers.Parser
 	if *signals != "" {
