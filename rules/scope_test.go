@@ -360,3 +360,36 @@ rule Big_Binary { condition: filetype == "binary" and uint8(0) == 0x4d }
 		}
 	}
 }
+
+// FuzzSplitRules: the rule reader never panics, cuts rules that are
+// slices of the source, and a condition it reads evaluates for any scope.
+func FuzzSplitRules(f *testing.F) {
+	srcs, err := Builtin()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range srcs {
+		f.Add(s.Text)
+	}
+	f.Add(`import "pe" private rule A { condition: filetype == "x" } global rule B : t { strings: $h = { 4D ?? [2] } condition: A and $h }`)
+	f.Add(`rule C { condition: not (depth >= 2 or "y" != parent_type) and not derived }`)
+	f.Fuzz(func(t *testing.T, src string) {
+		_, rs, err := splitRules(src)
+		if err != nil {
+			return
+		}
+		for _, r := range rs {
+			if !strings.Contains(src, r.text) || r.name == "" {
+				t.Fatalf("rule %q: text %q is not from the source", r.name, r.text)
+			}
+			c := parseCond(r.cond)
+			for _, s := range []Scope{{}, {Filetype: "x", ParentType: "y", Extension: "z", Derived: true, Depth: 3}} {
+				if v := c.eval(&s, false); v < triFalse || v > triUnknown {
+					t.Fatalf("eval %v", v)
+				}
+				c.eval(&s, true)
+			}
+			r.readsOnlyVars()
+		}
+	})
+}
