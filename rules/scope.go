@@ -83,7 +83,46 @@ type subset struct {
 	names []string
 
 	mu   sync.Mutex
-	idle []*yara.Scanner
+	idle []*scanner
+}
+
+// scanner is a libyara scanner with the variables it was last given, so
+// that only the ones that change are set again (each is a cgo call).
+type scanner struct {
+	*yara.Scanner
+	vars    Vars
+	defined bool
+}
+
+func (sc *scanner) define(v Vars) error {
+	set := func(name string, val any) error {
+		if err := sc.DefineVariable(name, val); err != nil {
+			sc.defined = false
+			return fmt.Errorf("rules: define %s: %w", name, err)
+		}
+		return nil
+	}
+	old, all := sc.vars, !sc.defined
+	for _, d := range []struct {
+		name    string
+		changed bool
+		val     any
+	}{
+		{"filename", old.Filename != v.Filename, v.Filename},
+		{"extension", old.Extension != v.Extension, v.Extension},
+		{"filetype", old.Filetype != v.Filetype, v.Filetype},
+		{"parent_type", old.ParentType != v.ParentType, v.ParentType},
+		{"depth", old.Depth != v.Depth, v.Depth},
+		{"derived", old.Derived != v.Derived, v.Derived},
+	} {
+		if all || d.changed {
+			if err := set(d.name, d.val); err != nil {
+				return err
+			}
+		}
+	}
+	sc.vars, sc.defined = v, true
+	return nil
 }
 
 // maxIdleScanners bounds the idle scanners kept per selection.
@@ -93,7 +132,7 @@ func newSubset(r *yara.Rules, names []string) *subset {
 	return &subset{rules: r, names: names}
 }
 
-func (s *subset) get() (*yara.Scanner, error) {
+func (s *subset) get() (*scanner, error) {
 	s.mu.Lock()
 	if n := len(s.idle); n > 0 {
 		sc := s.idle[n-1]
@@ -102,10 +141,14 @@ func (s *subset) get() (*yara.Scanner, error) {
 		return sc, nil
 	}
 	s.mu.Unlock()
-	return yara.NewScanner(s.rules)
+	sc, err := yara.NewScanner(s.rules)
+	if err != nil {
+		return nil, err
+	}
+	return &scanner{Scanner: sc}, nil
 }
 
-func (s *subset) put(sc *yara.Scanner) {
+func (s *subset) put(sc *scanner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.idle) < maxIdleScanners {
@@ -492,10 +535,8 @@ func (sub *subset) scan(data []byte, v Vars, timeout time.Duration) ([]string, e
 		return nil, fmt.Errorf("rules: scanner: %w", err)
 	}
 	defer sub.put(sc)
-	for k, val := range map[string]any{"filename": v.Filename, "extension": v.Extension, "filetype": v.Filetype, "parent_type": v.ParentType, "depth": v.Depth, "derived": v.Derived} {
-		if err := sc.DefineVariable(k, val); err != nil {
-			return nil, fmt.Errorf("rules: define %s: %w", k, err)
-		}
+	if err := sc.define(v); err != nil {
+		return nil, err
 	}
 	var matches yara.MatchRules
 	err = sc.SetTimeout(timeout).SetCallback(&matches).ScanMem(data)
