@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -146,6 +147,33 @@ func (b *Budget) Artifacts() int {
 	return b.artifacts
 }
 
+// firstChunk is ReadAll's first read buffer; each later chunk is as large
+// as all before it.
+const firstChunk = 64 * KiB
+
+// chunkPools recycle ReadAll's read chunks of firstChunk<<i bytes, up to
+// 256 KiB (larger ones are rare and would keep memory between messages).
+var chunkPools [3]sync.Pool
+
+// getChunk returns a chunk of at least n bytes and its pool (-1: none).
+func getChunk(n int64) ([]byte, int) {
+	for class := range chunkPools {
+		if size := int64(firstChunk) << class; n <= size {
+			if c, ok := chunkPools[class].Get().(*[]byte); ok {
+				return *c, class
+			}
+			return make([]byte, size), class
+		}
+	}
+	return make([]byte, n), -1
+}
+
+func putChunk(c []byte, class int) {
+	if class >= 0 {
+		chunkPools[class].Put(&c)
+	}
+}
+
 // ReadAll reads r to its end under the budget: at most MaxArtifactBytes,
 // at most what remains of MaxTotalBytes, and, when compressed > 0, at most
 // MaxRatio times compressed. It returns what it read and, when a limit cut
@@ -177,26 +205,37 @@ func (b *Budget) ReadAll(r io.Reader, compressed int64) ([]byte, error) {
 	if limit < 0 {
 		limit = 0
 	}
-	// Read straight into the buffer's spare capacity, doubling it as it
-	// fills (never past limit+1): no intermediate copies, and memory grows
-	// with what is actually read, never with a declared size.
-	buf := make([]byte, 0, min(limit+1, 64*KiB))
+	// Read into chunks, then copy them once into a buffer of the exact
+	// size: no copy per growth, no zeroed slack kept by the caller, and
+	// memory still grows with what is actually read. The chunks end where
+	// a buffer doubling from 64 KiB (never past limit+1) would fill, so
+	// each Read gets the buffer size it always got: stream decoders that
+	// size their work by len(p) (encoding/base64) cut their input the same.
+	pooled, class := getChunk(min(limit+1, firstChunk))
+	chunk := pooled[:0:min(limit+1, firstChunk)]
+	var full [][]byte       // filled chunks before chunk
+	var fullPooled [][]byte // their pooled buffers
+	var classes []int       // and size classes
+	var size int64          // bytes in full
 	var readErr error
 	for {
 		if err := b.Err(); err != nil {
 			readErr = err
 			break
 		}
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) > limit {
+		if len(chunk) == cap(chunk) {
+			end := size + int64(len(chunk)) // the doubling buffer's capacity
+			if end > limit {
 				break
 			}
-			grown := make([]byte, len(buf), min(int64(cap(buf))*2, limit+1))
-			copy(grown, buf)
-			buf = grown
+			full, fullPooled, classes = append(full, chunk), append(fullPooled, pooled), append(classes, class)
+			size = end
+			n := min(end*2, limit+1) - end
+			pooled, class = getChunk(n)
+			chunk = pooled[:0:n]
 		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
+		n, err := r.Read(chunk[len(chunk):cap(chunk)])
+		chunk = chunk[:len(chunk)+n]
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -205,12 +244,20 @@ func (b *Budget) ReadAll(r io.Reader, compressed int64) ([]byte, error) {
 			break
 		}
 	}
-	if int64(len(buf)) > limit {
-		buf = buf[:limit]
+	if size+int64(len(chunk)) > limit {
+		chunk = chunk[:limit-size] // only the last chunk can pass limit
 		if readErr == nil {
 			readErr = fmt.Errorf("%w: %s", ErrTooLarge, why)
 		}
 	}
+	buf := bytes.Join(append(full, chunk), nil)
+	if buf == nil {
+		buf = []byte{}
+	}
+	for i, c := range fullPooled {
+		putChunk(c, classes[i])
+	}
+	putChunk(pooled, class)
 	if err := b.Charge(int64(len(buf))); err != nil && readErr == nil {
 		readErr = err
 	}

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -213,7 +214,7 @@ func textKind(b []byte, name string) string {
 	// A message is judged by its header block alone: a NUL or binary junk
 	// in a body must not hide the whole message from the MIME parser.
 	if hdr := headerBlock(head); len(hdr) > 0 && looksText(hdr) && isEML(string(hdr)) {
-		if isMHT(string(head)) {
+		if isMHT(head) {
 			return MHT
 		}
 		return EML
@@ -231,7 +232,7 @@ func textKind(b []byte, name string) string {
 		return SLK
 	}
 	if isEML(s) {
-		if isMHT(s) {
+		if isMHT(bytes.TrimPrefix(head, []byte("\ufeff"))) {
 			return MHT
 		}
 		return EML
@@ -396,12 +397,37 @@ func isEML(s string) bool {
 	return hdr >= 2 && known >= 2
 }
 
-func isMHT(s string) bool {
-	l := strings.ToLower(s)
-	if len(l) > 4096 {
-		l = l[:4096]
+// isMHT reports whether the first 4096 bytes of b lowercased (as
+// strings.ToLower lowercases) look like a saved web page.
+func isMHT(b []byte) bool {
+	var buf [4096 + utf8.UTFMax]byte
+	l := lowerPrefix(buf[:0], b, 4096)
+	return bytes.Contains(l, []byte("multipart/related")) && !bytes.Contains(l, []byte("\nsubject:")) &&
+		!bytes.Contains(l, []byte("\nmessage-id:")) && bytes.Contains(l, []byte("mime-version"))
+}
+
+// lowerPrefix appends the first n bytes of strings.ToLower(string(b)) to
+// dst, lowercasing only as much of b as they need.
+func lowerPrefix(dst, b []byte, n int) []byte {
+	start := len(dst)
+	for len(b) > 0 && len(dst)-start < n {
+		if c := b[0]; c < utf8.RuneSelf {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			dst = append(dst, c)
+			b = b[1:]
+			continue
+		}
+		// strings.ToLower maps rune by rune; invalid bytes become U+FFFD.
+		r, size := utf8.DecodeRune(b)
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
+		b = b[size:]
 	}
-	return strings.Contains(l, "multipart/related") && !strings.Contains(l, "\nsubject:") && !strings.Contains(l, "\nmessage-id:") && strings.Contains(l, "mime-version")
+	if len(dst)-start > n {
+		dst = dst[:start+n]
+	}
+	return dst
 }
 
 func looksText(b []byte) bool {

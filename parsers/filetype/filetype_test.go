@@ -1,6 +1,10 @@
 package filetype
 
-import "testing"
+import (
+	"math/rand"
+	"strings"
+	"testing"
+)
 
 func TestDetect(t *testing.T) {
 	pe := make([]byte, 0x100)
@@ -47,3 +51,32 @@ func TestDetect(t *testing.T) {
 		})
 	}
 }
+
+// TestLowerPrefix: lowerPrefix is strings.ToLower cut to n bytes, for
+// ASCII, multi-byte runes whose lowercase is longer or shorter (İ, K),
+// invalid UTF-8 (U+FFFD) and cuts inside a rune.
+func TestLowerPrefix(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	pieces := []string{"A", "z", "MIME-Version: 1.0\r\n", "Content-Type: Multipart/Related", "\u0130", "\u212a", "\u00c9", "\u0399",
+		"\u1e9e", "日本", "\xff", "\xe3\x81", "\xc3", "\r\n", "ſ", "\U0001F600", "Ⱥ", "ⱥ"}
+	for i := range 3000 {
+		var b strings.Builder
+		for range rng.Intn(3000) {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		s := b.String()
+		n := rng.Intn(5000)
+		if i%3 == 0 {
+			n = 4096
+		}
+		want := strings.ToLower(s)
+		if len(want) > n {
+			want = want[:n]
+		}
+		if got := string(lowerPrefix(nil, []byte(s), n)); got != want {
+			t.Fatalf("lowerPrefix(%q, %d) = %q, want %q", clipStr(s), n, clipStr(got), clipStr(want))
+		}
+	}
+}
+
+func clipStr(s string) string { return s[:min(len(s), 200)] }

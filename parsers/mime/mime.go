@@ -103,7 +103,7 @@ func (w *walker) run() error {
 			data = data[i+1:]
 		}
 	}
-	ent, err := message.ReadWithOptions(bytes.NewReader(data), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+	ent, err := readEntity(bytes.NewReader(data))
 	if ent == nil {
 		// The header block could not be read (too large, broken folding):
 		// salvage by dropping over-long header lines, then read again.
@@ -112,7 +112,7 @@ func (w *walker) run() error {
 		if dropped > 0 {
 			w.finding("mime.huge_header", parsers.Low, fmt.Sprintf("%d header line(s) longer than %d bytes dropped", dropped, maxHeaderLine))
 		}
-		ent, err = message.ReadWithOptions(bytes.NewReader(salvaged), &message.ReadOptions{MaxHeaderBytes: maxHeaderBytes})
+		ent, err = readEntity(bytes.NewReader(salvaged))
 		if ent == nil {
 			// Still nothing: keep the whole input as text so nothing is lost.
 			cerr := w.out.Child(parsers.Child{Name: "unparsed.txt", Data: data, Type: "text"})
@@ -143,7 +143,7 @@ func (w *walker) softError(err error, where string) {
 }
 
 type frame struct {
-	mr    message.MultipartReader
+	mr    *multipartReader
 	path  string
 	count int
 }
@@ -154,7 +154,7 @@ func (w *walker) walk(root *message.Entity) {
 	if !w.visit(root, "1", 0) {
 		return
 	}
-	stack := []*frame{{mr: root.MultipartReader(), path: "1"}}
+	stack := []*frame{{mr: multipartOf(root), path: "1"}}
 	for len(stack) > 0 {
 		if err := w.in.Budget.Err(); err != nil {
 			w.finding("limit.deadline", parsers.Medium, "MIME walk stopped: message deadline passed")
@@ -198,7 +198,7 @@ func (w *walker) walk(root *message.Entity) {
 			}
 			continue
 		}
-		stack = append(stack, &frame{mr: part.MultipartReader(), path: path})
+		stack = append(stack, &frame{mr: multipartOf(part), path: path})
 	}
 }
 
@@ -222,6 +222,8 @@ func (w *walker) rawBody() {
 // container whose parts should be walked.
 func (w *walker) visit(e *message.Entity, path string, depth int) bool {
 	mediaType, params, ctErr := e.Header.ContentType()
+	// multipartOf(e) is not nil for this media type (before sniffing).
+	multipart := strings.HasPrefix(mediaType, "multipart/")
 	if ctErr != nil && e.Header.Get("Content-Type") != "" {
 		w.finding("mime.malformed", parsers.Low, fmt.Sprintf("part %s: bad Content-Type %q", path, clip(e.Header.Get("Content-Type"), 120)))
 		mediaType = sniffMediaType(e.Header.Get("Content-Type"))
@@ -234,7 +236,7 @@ func (w *walker) visit(e *message.Entity, path string, depth int) bool {
 			w.finding("mime.malformed", parsers.Low, fmt.Sprintf("part %s: multipart without boundary", path))
 			return false
 		}
-		return e.MultipartReader() != nil
+		return multipart
 	}
 	filename, fnSource := w.filename(e.Header, path)
 	disp, _, _ := e.Header.ContentDisposition()

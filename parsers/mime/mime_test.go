@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"math/rand"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/japanese"
 
@@ -242,5 +246,133 @@ func TestParse_languageMismatch(t *testing.T) {
 	rec, _ = parsertest.Run(t, p, "m.eml", "eml", []byte(msg("keiri@corp.example", "Faktura 12/2019")))
 	if !rec.HasFinding("mail.language_mismatch") {
 		t.Error("configured tenant domain not honoured")
+	}
+}
+
+// TestMatcher_prefilter: the words a signal expression needs never hide a
+// match: for texts in any case, with folding runes (ſ for s, K for k),
+// the expression only matches where the prefilter lets it run.
+func TestMatcher_prefilter(t *testing.T) {
+	cs, err := compileSignals(DefaultSignals())
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := []string{"invoice", "Emailed Invoice - 12345", "new doc 2020-01-02 - page 3", "message from 42", "status of invoice",
+		"payment", "Rechnung", "faktura", "facture", "purchase order", "PO#", "RFQ", "remittance", "payment advice", "SWIFT",
+		"photos?", "pictures of you?", "scan?", "images?", "world cup", "FIFA", "corona", "Covid", "wire transfer", "urgent: payment",
+		"URGENT bank transfer", "bank account change", "bank details update", "congratulations", "you have won", "you won", "prize", "PRIZE"}
+	folds := []func(string) string{
+		func(s string) string { return s },
+		strings.ToUpper,
+		strings.ToLower,
+		func(s string) string { return strings.ReplaceAll(s, "s", "ſ") },
+		func(s string) string { return strings.ReplaceAll(strings.ToUpper(s), "K", "\u212a") },
+		func(s string) string { return strings.ReplaceAll(s, " ", "\u00a0") },
+	}
+	var texts []string
+	for _, w := range words {
+		for _, f := range folds {
+			texts = append(texts, f(w), "Re: "+f(w)+"\nplease see below", "x"+f(w)+"x", "\xff"+f(w)+"\xfe")
+		}
+	}
+	checked, filtered := 0, 0
+	for _, ms := range [][]matcher{cs.lure, cs.payment, cs.prize} {
+		for _, m := range ms {
+			if m.re == nil {
+				continue
+			}
+			if len(m.need) == 0 && !strings.Contains(m.re.String(), `\p`) {
+				t.Errorf("%s: no required words found", m.re)
+			}
+			for _, text := range texts {
+				lower := strings.ToLower(text)
+				may := m.mayMatch(text, lower)
+				if !may {
+					filtered++
+				}
+				if m.re.MatchString(text) {
+					checked++
+					if !may {
+						t.Errorf("%s matches %q but the prefilter (need %q) skips it", m.re, text, m.need)
+					}
+				}
+			}
+		}
+	}
+	if checked < 100 || filtered < 100 {
+		t.Errorf("only %d matching and %d filtered texts", checked, filtered)
+	}
+}
+
+// TestPwHints: every word the password expressions name holds a hint,
+// so the hint scan never skips a text they would match.
+func TestPwHints(t *testing.T) {
+	for _, w := range []string{"password", "passwort", "passcode", "pass", "pwd", "pw", "kennwort", "mot de passe", "contraseña", "senha",
+		"hasło", "haslo", "parola", "密码", "密碼", "パスワード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "解凍", "解凍パスワード", "解凍キー", "비밀번호"} {
+		if !pwLine.MatchString(w) {
+			t.Errorf("%q is not a password word", w)
+		}
+		if !hasHint(w) || !hasHint(strings.ToUpper(w)) {
+			t.Errorf("no hint in %q", w)
+		}
+	}
+}
+
+func TestJoinPrefix(t *testing.T) {
+	texts := []string{"", "abc", "", strings.Repeat("x", 50), "日本語", ""}
+	for i := 0; i <= len(texts); i++ {
+		for n := 0; n < 80; n++ {
+			want := strings.Join(texts[:i], "\n")
+			if len(want) > n {
+				want = want[:n]
+			}
+			if got := joinPrefix(texts[:i], "\n", n); got != want {
+				t.Fatalf("joinPrefix(%q, %d) = %q, want %q", texts[:i], n, got, want)
+			}
+		}
+	}
+}
+
+// TestHasHint: hasHint(text) is "strings.ToLower(text) holds one of the
+// password words' hints" (the original 17, before the redundant ones were
+// dropped), for texts in any case, with runes that lowercase to a hint's
+// letters (K Kelvin, Ñ, Ł), invalid UTF-8 and cut-off hints.
+func TestHasHint(t *testing.T) {
+	all := []string{"pass", "pwd", "pw", "kennwort", "mot de passe", "contraseña", "senha", "hasło", "haslo", "parola", "密码", "密碼", "パスワード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "解凍", "비밀번호"}
+	old := func(text string) bool {
+		l := strings.ToLower(text)
+		for _, h := range all {
+			if strings.Contains(l, h) {
+				return true
+			}
+		}
+		return false
+	}
+	// Every rune lowercasing to a hint's first rune can start a match, and
+	// no rune but itself lowercases to a rune of a hint that hasHint
+	// compares as bytes (those starting with a non-ASCII rune).
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		lr := unicode.ToLower(r)
+		for _, h := range pwHints {
+			if first, _ := utf8.DecodeRuneInString(h); lr == first && !slices.Contains(hintStarts[utf8.AppendRune(nil, r)[0]], h) {
+				t.Errorf("%q (%U) lowercases to the start of %q but its lead byte is not a hint start", r, r, h)
+			}
+			if h[0] >= utf8.RuneSelf && lr != r && strings.ContainsRune(h, lr) {
+				t.Errorf("%q (%U) lowercases to a rune of %q, which hasHint compares as bytes", r, r, h)
+			}
+		}
+	}
+	rng := rand.New(rand.NewSource(1))
+	pieces := []string{"PASS", "Pa", "sS", "p", "W", "d", "\u212aennwort", "KENNWORT", "CONTRASEÑA", "contrase", "Ñ", "HASŁO", "Has", "ł", "LO", "senHA",
+		"PAROLA", "密", "码", "碼", "パスワ", "ード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "解", "凍", "비밀", "번호", "\xff", "\xe3\x83", "\xc5", " ", "\n", "x", "é", "’", "ſ", "İ"}
+	for i := range 20000 {
+		var b strings.Builder
+		for range rng.Intn(12) {
+			b.WriteString(pieces[rng.Intn(len(pieces))])
+		}
+		text := b.String()
+		if got, want := hasHint(text), old(text); got != want {
+			t.Fatalf("#%d hasHint(%q) = %v, want %v", i, text, got, want)
+		}
 	}
 }

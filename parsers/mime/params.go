@@ -5,9 +5,12 @@ import (
 	stdmime "mime"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 	"golang.org/x/text/encoding/htmlindex"
@@ -188,17 +191,85 @@ var (
 	pwLine   = regexp.MustCompile(`(?i)` + pwWords)
 )
 
-// pwHints are lowercase substrings of every word pwWords matches.
-var pwHints = []string{"pass", "pwd", "pw", "kennwort", "mot de passe", "contraseña", "senha", "hasło", "haslo", "parola", "密码", "密碼", "パスワード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "解凍", "비밀번호"}
+// pwHints are lowercase substrings of every word pwWords matches, none a
+// substring of another ("pwd" holds "pw", "mot de passe" holds "pass").
+var pwHints = []string{"pass", "pw", "kennwort", "contraseña", "senha", "hasło", "haslo", "parola", "密码", "密碼", "パスワード", "ﾊﾟｽﾜｰﾄﾞ", "暗証番号", "解凍", "비밀번호"}
 
-func hasHint(line string) bool {
-	l := strings.ToLower(line)
-	for _, k := range pwHints {
-		if strings.Contains(l, k) {
-			return true
+// hintStarts maps each byte that can start a rune lowercasing to a hint's
+// first rune (p and P; k, K and the Kelvin sign's lead byte; …) to the
+// hints starting with that rune.
+var hintStarts = func() (t [256][]string) {
+	for _, h := range pwHints {
+		first, _ := utf8.DecodeRuneInString(h)
+		for r := unicode.SimpleFold(first); ; r = unicode.SimpleFold(r) {
+			if unicode.ToLower(r) == first {
+				b := utf8.AppendRune(nil, r)[0]
+				if !slices.Contains(t[b], h) {
+					t[b] = append(t[b], h)
+				}
+			}
+			if r == first {
+				break
+			}
+		}
+	}
+	return t
+}()
+
+// hasHint reports whether strings.ToLower(text) holds one of pwHints,
+// without lowercasing text: a hint starts at a rune whose byte is in
+// hintStarts, and every rune after it lowercases to the hint's.
+func hasHint(text string) bool {
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		hints := hintStarts[c]
+		if hints == nil {
+			continue
+		}
+		for _, h := range hints {
+			switch {
+			case h[0] >= utf8.RuneSelf:
+				// CJK and Hangul hints: no other rune lowercases to
+				// theirs (TestHasHint checks), so they match as bytes.
+				if strings.HasPrefix(text[i:], h) {
+					return true
+				}
+			case c < utf8.RuneSelf && i+1 < len(text) && text[i+1] < utf8.RuneSelf && asciiLower(text[i+1]) != h[1]:
+				// An ASCII letter then another: the second is the hint's
+				// second or nothing matches here.
+			case lowerHasPrefix(text[i:], h):
+				return true
+			}
 		}
 	}
 	return false
+}
+
+func asciiLower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// lowerHasPrefix reports whether strings.ToLower(s) starts with prefix.
+func lowerHasPrefix(s, prefix string) bool {
+	for _, want := range prefix {
+		if len(s) == 0 {
+			return false
+		}
+		r, size := utf8.DecodeRuneInString(s)
+		if c := s[0]; c < utf8.RuneSelf && 'A' <= c && c <= 'Z' {
+			r = rune(c + 'a' - 'A')
+		} else if c >= utf8.RuneSelf {
+			r = unicode.ToLower(r)
+		}
+		if r != want {
+			return false
+		}
+		s = s[size:]
+	}
+	return true
 }
 
 // Passwords returns candidate passwords named in a text, most likely first.
@@ -218,15 +289,7 @@ func Passwords(text string) []string {
 	}
 	// The regular expressions are costly on long bodies; most mail names no
 	// password at all, which a plain substring scan tells cheaply.
-	lower := strings.ToLower(text)
-	named := false
-	for _, k := range pwHints {
-		if strings.Contains(lower, k) {
-			named = true
-			break
-		}
-	}
-	if !named {
+	if !hasHint(text) {
 		return nil
 	}
 	for _, m := range pwInline.FindAllStringSubmatch(text, 32) {

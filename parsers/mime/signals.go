@@ -3,8 +3,11 @@ package mime
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
@@ -70,6 +73,13 @@ func DefaultSignals() Signals {
 type matcher struct {
 	lit string
 	re  *regexp.Regexp
+	// need lists what any match of re holds, lowercased: one word of
+	// each list. Texts lacking one are not run through re.
+	need [][]string
+	// breakers are runes that re's case folding matches to a letter of
+	// need but that strings.ToLower does not lower to it (ſ for s): need
+	// is not checked in a text holding one.
+	breakers []string
 }
 
 func (m matcher) find(text, lower string) string {
@@ -79,7 +89,34 @@ func (m matcher) find(text, lower string) string {
 		}
 		return ""
 	}
+	if !m.mayMatch(text, lower) {
+		return ""
+	}
 	return m.re.FindString(text)
+}
+
+// mayMatch reports whether lower (text lowercased) holds a word of each
+// of m.need; false means re cannot match text.
+func (m matcher) mayMatch(text, lower string) bool {
+	for _, r := range m.breakers {
+		// A byte search: the rune's lead byte is rarer than its last.
+		if strings.Contains(text, r) {
+			return true
+		}
+	}
+	for _, any := range m.need {
+		found := false
+		for _, w := range any {
+			if strings.Contains(lower, w) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // firstMatch returns the first pattern's match in text, or "".
@@ -93,15 +130,119 @@ func firstMatch(ms []matcher, text string) string {
 	return ""
 }
 
+// newRegexpMatcher compiles p with the words its matches must hold.
+func newRegexpMatcher(p string) (matcher, error) {
+	re, err := regexp.Compile(p)
+	if err != nil {
+		return matcher{}, err
+	}
+	m := matcher{re: re}
+	if tree, err := syntax.Parse(p, syntax.Perl); err == nil {
+		m.need = requiredWords(tree)
+		for _, any := range m.need {
+			for _, w := range any {
+				for _, c := range w {
+					// Every rune that folds to c must lower to c.
+					for r := unicode.SimpleFold(c); r != c; r = unicode.SimpleFold(r) {
+						if unicode.ToLower(r) != c && !slices.Contains(m.breakers, string(r)) {
+							m.breakers = append(m.breakers, string(r))
+						}
+					}
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+// requiredWords returns lists of lowercase ASCII words such that every
+// match of re holds one word of each list (no list: nothing is known).
+func requiredWords(re *syntax.Regexp) [][]string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		// The longest ASCII run: non-ASCII runes may fold or lower to
+		// other lengths, ASCII letters only to each other (checked with
+		// the breakers).
+		best := ""
+		run := []byte{}
+		for _, r := range append(re.Rune, utf8.RuneError) {
+			if r < utf8.RuneSelf {
+				run = append(run, byte(unicode.ToLower(r)))
+				continue
+			}
+			if len(run) > len(best) {
+				best = string(run)
+			}
+			run = run[:0]
+		}
+		if best == "" {
+			return nil
+		}
+		return [][]string{{best}}
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredWords(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return requiredWords(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		var all [][]string
+		for _, sub := range re.Sub {
+			all = append(all, requiredWords(sub)...)
+		}
+		return all
+	case syntax.OpAlternate:
+		// One word of the best list of each alternative.
+		var any []string
+		for _, sub := range re.Sub {
+			lists := requiredWords(sub)
+			if len(lists) == 0 {
+				return nil
+			}
+			best := lists[0]
+			for _, l := range lists[1:] {
+				if shortestWord(l) > shortestWord(best) {
+					best = l
+				}
+			}
+			any = append(any, best...)
+		}
+		return [][]string{any}
+	}
+	return nil
+}
+
+func shortestWord(ws []string) int {
+	n := -1
+	for _, w := range ws {
+		if n < 0 || len(w) < n {
+			n = len(w)
+		}
+	}
+	return n
+}
+
 type compiledSignals struct {
 	lure, payment, prize []matcher
 	jaTenants            []string
-	brands               map[string][]string
-	disabled             map[string]bool
+	// brands in a fixed order, longest first: "au お客さま" is named
+	// rather than "au " when both match.
+	brands   []string
+	domains  map[string][]string
+	disabled map[string]bool
 }
 
 func compileSignals(s Signals) (*compiledSignals, error) {
-	c := &compiledSignals{brands: s.Brands, jaTenants: s.JapaneseTenants, disabled: map[string]bool{}}
+	c := &compiledSignals{domains: s.Brands, jaTenants: s.JapaneseTenants, disabled: map[string]bool{}}
+	for b := range s.Brands {
+		c.brands = append(c.brands, b)
+	}
+	slices.SortFunc(c.brands, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
 	for _, d := range s.Disabled {
 		c.disabled[d] = true
 	}
@@ -114,11 +255,11 @@ func compileSignals(s Signals) (*compiledSignals, error) {
 				*set.dst = append(*set.dst, matcher{lit: strings.ToLower(p)})
 				continue
 			}
-			re, err := regexp.Compile(p)
+			m, err := newRegexpMatcher(p)
 			if err != nil {
 				return nil, fmt.Errorf("mime: signal pattern %q: %w", p, err)
 			}
-			*set.dst = append(*set.dst, matcher{re: re})
+			*set.dst = append(*set.dst, m)
 		}
 	}
 	return c, nil
@@ -159,7 +300,8 @@ func (w *walker) signals(h message.Header, attachments int) {
 			}
 		}
 		lname := strings.ToLower(fromName) + " "
-		for brand, doms := range cs.brands {
+		for _, brand := range cs.brands {
+			doms := cs.domains[brand]
 			if !strings.Contains(lname, brand) {
 				continue
 			}
@@ -182,12 +324,9 @@ func (w *walker) signals(h message.Header, attachments int) {
 	if m := firstMatch(cs.lure, subj); m != "" {
 		add("mail.lure_subject", parsers.Low, fmt.Sprintf("subject contains lure wording %q", m), "T1566")
 	}
-	body := strings.Join(w.texts, "\n")
-	if len(body) > 4*1024 {
-		// Lures sit at the top of a message; the signals' regular
-		// expressions need not read a long body to its end.
-		body = body[:4*1024]
-	}
+	// Lures sit at the top of a message; the signals' regular
+	// expressions need not read a long body to its end.
+	body := joinPrefix(w.texts, "\n", 4*1024)
 	text := subj + "\n" + body
 	if attachments == 0 {
 		if m := firstMatch(cs.payment, text); m != "" {
@@ -277,6 +416,22 @@ func domainOf(addr string) string {
 		return ""
 	}
 	return strings.Trim(addr[i+1:], "> ")
+}
+
+// joinPrefix is strings.Join(texts, sep) cut to its first n bytes, built
+// without joining what is cut.
+func joinPrefix(texts []string, sep string, n int) string {
+	var b strings.Builder
+	for i, t := range texts {
+		if i > 0 {
+			b.WriteString(sep[:min(len(sep), n-b.Len())])
+		}
+		b.WriteString(t[:min(len(t), n-b.Len())])
+		if b.Len() >= n {
+			break
+		}
+	}
+	return b.String()
 }
 
 func visibleLen(s string) int {
