@@ -8,13 +8,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
 func main() {
+	tuneGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
@@ -49,4 +52,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	return runTriage(ctx, args, stdin, stdout, stderr)
+}
+
+// Collector defaults, unless GOGC or GOMEMLIMIT say otherwise. triage's
+// heap is mostly short-lived decoded attachments over a small live set;
+// at Go's default GOGC=100 the collector ran about 40 times per 100 MB of
+// mail and took a fifth of the CPU (triage bench). GOGC=200 halves that
+// for about 10 MB more peak RSS, and the soft limit makes the collector
+// work harder instead of letting a burst of large messages grow the heap
+// past 1 GiB.
+const (
+	defaultGOGC     = 200
+	defaultMemLimit = 1 << 30
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGOGC)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemLimit)
+	}
+}
+
+// gcSettings describes the collector's settings, for reports.
+func gcSettings() string {
+	gogc := debug.SetGCPercent(-1)
+	debug.SetGCPercent(gogc)
+	return fmt.Sprintf("GOGC=%d, GOMEMLIMIT=%d MiB", gogc, debug.SetMemoryLimit(-1)>>20)
 }
