@@ -163,6 +163,13 @@ func (w *walker) walk(root *message.Entity) {
 		}
 		top := stack[len(stack)-1]
 		part, err := top.mr.NextPart()
+		if err != nil && part != nil && (message.IsUnknownCharset(err) || message.IsUnknownEncoding(err)) {
+			// The part is usable (its body undecoded): judging it beats
+			// dropping it and every part after it, which a bogus charset
+			// on a text part would otherwise achieve.
+			w.softError(err, fmt.Sprintf("part %s.%d", top.path, top.count+1))
+			err = nil
+		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
 				w.finding("mime.malformed", parsers.Low, fmt.Sprintf("multipart %s: %v", top.path, err))

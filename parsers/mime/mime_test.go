@@ -376,3 +376,46 @@ func TestHasHint(t *testing.T) {
 		}
 	}
 }
+
+// TestParse_unknownCharsetOrEncodingDoesNotHideLaterParts: a text part
+// with a bogus charset or transfer encoding is kept (undecoded) and the
+// attachments after it are still opened.
+func TestParse_unknownCharsetOrEncodingDoesNotHideLaterParts(t *testing.T) {
+	zipB64 := "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==" // an empty zip
+	for _, tt := range []struct{ name, partHeader, finding string }{
+		{"charset", "Content-Type: text/plain; charset=x-bogus\r\n", "mime.unknown_charset"},
+		{"encoding", "Content-Type: text/plain\r\nContent-Transfer-Encoding: x-bogus\r\n", "mime.unknown_encoding"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := "From: a@b.invalid\r\nSubject: invoice\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+				"--b\r\n" + tt.partHeader + "\r\nsee attached\r\n" +
+				"--b\r\nContent-Type: application/zip; name=invoice.zip\r\nContent-Disposition: attachment; filename=invoice.zip\r\nContent-Transfer-Encoding: base64\r\n\r\n" + zipB64 + "\r\n--b--\r\n"
+			rec, _ := parsertest.Run(t, New(), "m.eml", "eml", []byte(msg))
+			if !rec.HasFinding(tt.finding) {
+				t.Errorf("no %s finding: %+v", tt.finding, rec.Findings)
+			}
+			var names []string
+			for _, c := range rec.Children {
+				names = append(names, c.Name)
+			}
+			if len(rec.Children) != 2 || rec.Children[1].Name != "invoice.zip" || !strings.Contains(string(rec.Children[0].Data), "see attached") {
+				t.Errorf("children %q: want the text part and invoice.zip", names)
+			}
+		})
+	}
+}
+
+func TestParse_worldCupLureSubject(t *testing.T) {
+	for subject, want := range map[string]bool{
+		"World_Cup_2018_Schedule_and_Scoresheet_V1.86_CB-DL-Manager": true,
+		"FIFA World Cup tickets: you have been selected":             true,
+		"Worldcupboard catalogue":                                    false,
+		"Minutes of the cup final planning":                          false,
+	} {
+		msg := "From: a@b.invalid\r\nSubject: " + subject + "\r\n\r\nhello\r\n"
+		rec, _ := parsertest.Run(t, New(), "m.eml", "eml", []byte(msg))
+		if got := rec.HasFinding("mail.lure_subject"); got != want {
+			t.Errorf("%q: lure_subject %v, want %v (%+v)", subject, got, want, rec.Findings)
+		}
+	}
+}
