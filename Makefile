@@ -43,7 +43,7 @@ test: deps
 vet:
 	$(GO) vet ./...
 
-# fuzz runs every fuzz target (one per parser, plus the whole pipeline) for
+# fuzz runs every fuzz target (one per parser, the rule reader, and the whole pipeline) for
 # FUZZTIME each; `make test` runs them briefly (CI_FUZZTIME). Crashers land
 # in the package's testdata/fuzz and stay as regression inputs. The CI run
 # counts executions rather than seconds: go1.26's fuzz coordinator can fail
@@ -52,7 +52,7 @@ vet:
 FUZZTIME ?= 60s
 CI_FUZZTIME ?= 300x
 fuzz: deps
-	@for pkg in $$($(GO) list ./parsers/... ./pipeline/...); do \
+	@for pkg in $$($(GO) list ./parsers/... ./pipeline/... ./rules/...); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 			echo "== fuzz $$pkg $$t ($(FUZZTIME))"; \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1s $$pkg >/tmp/fuzz.$$$$.log 2>&1 || { cat /tmp/fuzz.$$$$.log; rm -f /tmp/fuzz.$$$$.log; exit 1; }; \
