@@ -74,6 +74,8 @@ type walker struct {
 	in    *parsers.Input
 	out   parsers.Sink
 	parts int
+	// resyncLines counts lines skipped after unreadable part headers.
+	resyncLines int
 	// texts collects decoded text bodies for password extraction.
 	texts   []string
 	subject string
@@ -170,10 +172,23 @@ func (w *walker) walk(root *message.Entity) {
 			w.softError(err, fmt.Sprintf("part %s.%d", top.path, top.count+1))
 			err = nil
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				w.finding("mime.malformed", parsers.Low, fmt.Sprintf("multipart %s: %v", top.path, err))
+		if err != nil && !errors.Is(err, io.EOF) {
+			// A part whose header cannot be read (a line without a colon, a
+			// stray line before a boundary) must not hide the parts after it:
+			// skip to the next boundary. Each failed call consumes a line.
+			note := ""
+			if resyncable(err) {
+				note = " (skipped to the next boundary)"
 			}
+			w.finding("mime.malformed", parsers.Low, fmt.Sprintf("multipart %s: %s%s", top.path, clip(err.Error(), 200), note))
+			if resyncable(err) {
+				for err != nil && !errors.Is(err, io.EOF) && w.resyncLines < maxResyncLines && w.in.Budget.Err() == nil {
+					w.resyncLines++
+					part, err = top.mr.NextPart()
+				}
+			}
+		}
+		if err != nil {
 			if top.count == 0 {
 				w.finding("mime.malformed", parsers.Low, fmt.Sprintf("multipart %s has no parts", top.path))
 				if top.path == "1" {
@@ -207,6 +222,18 @@ func (w *walker) walk(root *message.Entity) {
 		}
 		stack = append(stack, &frame{mr: multipartOf(part), path: path})
 	}
+}
+
+// maxResyncLines bounds the lines a message may have skipped looking for
+// the next boundary after parts that cannot be read.
+const maxResyncLines = 1 << 18
+
+// resyncable reports whether err is a part header go-message could not
+// read: the reader stopped inside that part, and further NextPart calls
+// (each failing on one of the part's lines) reach the next boundary.
+// Other errors (end of input, lines between parts) are not retried.
+func resyncable(err error) bool {
+	return strings.Contains(err.Error(), "message: malformed MIME header")
 }
 
 // rawBody hands the undecoded body of the message to the pipeline as text.

@@ -419,3 +419,26 @@ func TestParse_worldCupLureSubject(t *testing.T) {
 		}
 	}
 }
+
+// TestParse_unreadablePartHeaderDoesNotHideLaterParts: a part whose
+// header cannot be read is skipped; the attachment after it is opened.
+func TestParse_unreadablePartHeaderDoesNotHideLaterParts(t *testing.T) {
+	msg := "From: a@b.invalid\r\nSubject: invoice\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nthis header line has no colon\r\n\r\nsee attached\r\nsecond line\r\n" +
+		"--b\r\nContent-Type: application/zip; name=invoice.zip\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==\r\n--b--\r\n"
+	rec, _ := parsertest.Run(t, New(), "m.eml", "eml", []byte(msg))
+	var names []string
+	for _, c := range rec.Children {
+		names = append(names, c.Name)
+	}
+	if !slices.Contains(names, "invoice.zip") {
+		t.Errorf("children %q: the attachment after the unreadable part was lost", names)
+	}
+	found := false
+	for _, f := range rec.Findings {
+		found = found || (f.Code == "mime.malformed" && strings.Contains(f.Detail, "skipped to the next boundary"))
+	}
+	if !found {
+		t.Errorf("no finding for the skipped part: %+v", rec.Findings)
+	}
+}

@@ -63,6 +63,8 @@ func Cases() []Case {
 			WantFinding: []string{"mime.huge_header", "mime.malformed", "limit.size"}, Parsers: []string{"mime"}},
 		{Name: "base64-garbage", Build: func() []byte { return base64Garbage(2 * MiB) },
 			WantFinding: []string{"mime.bad_encoding", "mime.malformed"}, Parsers: []string{"mime"}},
+		{Name: "mime-bad-part-headers", Build: func() []byte { return badPartHeaders(20 * MiB) },
+			WantFinding: []string{"mime.malformed"}, Parsers: []string{"mime"}},
 		{Name: "eml-nul-evasion", Build: nulEvasion,
 			WantFinding: []string{"lnk.malformed", "lnk.string_overrun"}, Parsers: []string{"mime", "lnk"}, Seed: true},
 		{Name: "cfb-fat-loop", Build: func() []byte { return attach("loop.doc", "application/msword", CFB(cfbFATLoop)) },
@@ -197,6 +199,24 @@ func base64Garbage(n int) []byte {
 		}
 	}
 	b.WriteString("\r\n--g--\r\n")
+	return b.Bytes()
+}
+
+// badPartHeaders fills n bytes with parts whose header cannot be read, so
+// that every part is skipped line by line to the next boundary, then ends
+// with a readable attachment.
+func badPartHeaders(n int) []byte {
+	var b bytes.Buffer
+	b.Grow(n + 1024)
+	b.WriteString(msgHead + "Subject: bad parts\r\nContent-Type: multipart/mixed; boundary=\"h\"\r\n\r\n")
+	line := strings.Repeat("TRIAGE-REGRESSION ", 5) + "\r\n"
+	for b.Len() < n {
+		b.WriteString("--h\r\nthis header line has no colon\r\n\r\n")
+		for i := 0; i < 40; i++ {
+			b.WriteString(line)
+		}
+	}
+	b.WriteString("--h\r\nContent-Type: text/plain; name=\"last.txt\"\r\nContent-Disposition: attachment; filename=\"last.txt\"\r\n\r\nthe last part\r\n--h--\r\n")
 	return b.Bytes()
 }
 
