@@ -100,6 +100,10 @@ type doc struct {
 	links     int
 	mismatch  int
 	firstMism string
+	// tracked counts mismatched links whose target carries the shown
+	// site in its query or path: click trackers (and open redirects).
+	tracked      int
+	firstTracked string
 
 	// Open forms, innermost last.
 	forms         []form
@@ -311,6 +315,13 @@ func (d *doc) closeAnchor() {
 	if shown == "" || target == "" || site(shown) == site(target) {
 		return
 	}
+	if carriesHost(d.aHref, shown) {
+		d.tracked++
+		if d.firstTracked == "" {
+			d.firstTracked = fmt.Sprintf("text shows %s, the link goes to %s with it in the URL", quote(shown), quote(target))
+		}
+		return
+	}
 	d.mismatch++
 	if d.firstMism == "" {
 		d.firstMism = fmt.Sprintf("text shows %s but the link goes to %s", quote(shown), quote(target))
@@ -343,6 +354,17 @@ func (d *doc) report() {
 			Code:     "html.link_mismatch",
 			Severity: parsers.Medium,
 			Detail:   fmt.Sprintf("%d link(s) whose text shows another site; first: %s", d.mismatch, d.firstMism),
+			Attack:   attackLink,
+		})
+	}
+	if d.tracked > 0 {
+		// Newsletters route every link through a click tracker that
+		// names the destination; so does an open redirect. A weak
+		// signal, not a suspicious one on its own.
+		d.out.Finding(parsers.Finding{
+			Code:     "html.link_redirect",
+			Severity: parsers.Low,
+			Detail:   fmt.Sprintf("%d link(s) through another site that carries the shown one; first: %s", d.tracked, d.firstTracked),
 			Attack:   attackLink,
 		})
 	}

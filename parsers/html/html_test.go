@@ -432,3 +432,24 @@ func TestParser_Parse_corpusMail(t *testing.T) {
 	}
 	t.Logf("%d corpus mail files (%d with links), none above low", files, withLinks)
 }
+
+// TestParse_clickTrackedLinksAreNotMismatches: a newsletter's click
+// tracker carrying the shown URL is a weak html.link_redirect; a link
+// that merely names the shown site elsewhere stays a link_mismatch.
+func TestParse_clickTrackedLinksAreNotMismatches(t *testing.T) {
+	for _, tt := range []struct {
+		name, html, want, notWant string
+	}{
+		{"tracker-encoded", `<a href="https://click.mailer.invalid/ct?id=7&url=https%3A%2F%2Fshop.example.invalid%2Fsale">https://shop.example.invalid/sale</a>`, "html.link_redirect", "html.link_mismatch"},
+		{"tracker-plain", `<a href="https://t.mailer.invalid/r?u=https://shop.example.invalid/sale">shop.example.invalid</a>`, "html.link_redirect", "html.link_mismatch"},
+		{"brand-in-path", `<a href="https://evil.invalid/paypal.com/signin">https://www.paypal.com/signin</a>`, "html.link_mismatch", "html.link_redirect"},
+		{"brand-in-param", `<a href="https://evil.invalid/login?site=www.paypal.com">www.paypal.com</a>`, "html.link_mismatch", "html.link_redirect"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, _ := parsertest.Run(t, New(), "body.html", "html", []byte("<html><body><p>Hello</p>"+tt.html+"</body></html>"))
+			if !rec.HasFinding(tt.want) || rec.HasFinding(tt.notWant) {
+				t.Errorf("findings %+v: want %s, not %s", rec.Findings, tt.want, tt.notWant)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package html
 
 import (
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -160,4 +161,36 @@ func scriptPostURL(scripts []string) string {
 		}
 	}
 	return ""
+}
+
+// carriesHost reports whether href passes a full URL on host as a query
+// parameter value, plain or percent-encoded (up to twice), as a click
+// tracker or redirector does with its destination. A host merely named in
+// the path or query ("evil.invalid/paypal.com/login") does not count.
+func carriesHost(href, host string) bool {
+	i := strings.Index(href, "://")
+	if i < 0 {
+		return false
+	}
+	rest := href[i+3:]
+	j := strings.IndexAny(rest, "/?#")
+	if j < 0 {
+		return false
+	}
+	rest = strings.ToLower(rest[j:])
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "" {
+		return false
+	}
+	for k := 0; k < 3; k++ {
+		if strings.Contains(rest, "=http://"+host) || strings.Contains(rest, "=https://"+host) {
+			return true
+		}
+		dec, err := url.QueryUnescape(rest)
+		if err != nil || dec == rest {
+			return false
+		}
+		rest = dec
+	}
+	return false
 }
