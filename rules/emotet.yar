@@ -70,20 +70,14 @@ rule Emotet_Caret_PowerShell
         author = "triage"
         date = "2026-11-22"
     strings:
-        $k1 = "p^o" nocase
-        $k2 = "o^w" nocase
-        $k3 = "w^e" nocase
-        $k4 = "e^r" nocase
-        $k5 = "r^s" nocase
-        $k6 = "s^h" nocase
-        $k7 = "h^e" nocase
-        $k8 = "e^l" nocase
-        $k9 = "l^l" nocase
+        // Three caret-split letter pairs of "powershell" inside one word
+        // (cmd drops the carets). Pairs scattered over a file are not
+        // enough: uuencoded text is full of them.
+        $word = /(p\^o|o\^w|w\^e|e\^r|r\^s|s\^h|h\^e|e\^l|l\^l)[a-z^]{0,3}(p\^o|o\^w|w\^e|e\^r|r\^s|s\^h|h\^e|e\^l|l\^l)[a-z^]{0,3}(p\^o|o\^w|w\^e|e\^r|r\^s|s\^h|h\^e|e\^l|l\^l)/ nocase
     condition:
-        // Text only: 3-byte strings would match at random in large binaries.
         (filetype == "vba" or filetype == "bat" or filetype == "text" or filetype == "ps1" or
          filetype == "js" or filetype == "vbs" or filetype == "hta" or filetype == "wsf" or derived) and
-        4 of them
+        $word
 }
 
 rule Invoice_Doc_Filename
