@@ -17,6 +17,7 @@ import (
 	"triage/parsers/ooxml"
 	"triage/parsers/rtf"
 	"triage/parsers/script"
+	"triage/parsers/uue"
 	"triage/parsers/vba"
 	"triage/parsers/xlm"
 )
@@ -45,6 +46,9 @@ func DefaultParsers() []parsers.Parser {
 		msg.New(),
 		script.New(),
 		html.New(),
+		// Last: its children (decoded uuencoded files) follow those of
+		// the text-level parsers above.
+		uue.New(),
 	}
 }
 

@@ -48,6 +48,7 @@ const (
 	Class   = "class"
 	Image   = "image"
 	MHT     = "mht"
+	UUE     = "uue" // text that opens with a uuencode/xxencode "begin" line
 	Binary  = "binary"
 	Empty   = "empty"
 	Unknown = Binary
@@ -72,6 +73,9 @@ func IsTextual(t string) bool {
 	}
 	return false
 }
+
+// uueBeginRE is a uuencode (or xxencode, or uuencode -m) first line.
+var uueBeginRE = regexp.MustCompile(`^begin(-base64)? [0-7]{3,4} +[^\s]`)
 
 var lnkHeader = []byte{0x4c, 0, 0, 0, 0x01, 0x14, 0x02, 0, 0, 0, 0, 0, 0xc0, 0, 0, 0, 0, 0, 0, 0x46}
 
@@ -230,6 +234,11 @@ func textKind(b []byte, name string) string {
 	}
 	if strings.HasPrefix(trim, "ID;P") {
 		return SLK
+	}
+	if uueBeginRE.MatchString(trim) {
+		// Encoded file text: its alphabet would otherwise pass for a
+		// script or HTML, and script rules would read its noise.
+		return UUE
 	}
 	if isEML(s) {
 		if isMHT(bytes.TrimPrefix(head, []byte("\ufeff"))) {

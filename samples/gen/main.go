@@ -121,10 +121,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// allSamples is the full list: the core samples, the Office ones and the
-// ones written to close rule-coverage gaps.
+// allSamples is the full list: the core samples, the Office ones, the
+// ones written to close rule-coverage gaps and the uuencode ones.
 func allSamples() []Sample {
-	return append(append(coreSamples(), officeSamples()...), gapSamples()...)
+	return append(append(append(coreSamples(), officeSamples()...), gapSamples()...), uueSamples()...)
 }
 
 // moduleRoot walks up from the working directory to the directory holding
