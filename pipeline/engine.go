@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	stdhtml "html"
 	"io"
 	"log/slog"
 	"path"
@@ -216,7 +217,7 @@ func (r *run) process(n *node) {
 	a := n.art
 	r.yaraScan(n)
 	if filetype.IsTextual(a.Type) {
-		r.textIOCs(n.data)
+		r.textIOCs(n.data, markup(a.Type))
 	}
 	head := n.data
 	if len(head) > 4096 {
@@ -320,13 +321,27 @@ func (r *run) yaraScan(n *node) {
 	a.YARA = append(a.YARA, matched...)
 }
 
-func (r *run) textIOCs(data []byte) {
+func (r *run) textIOCs(data []byte, markup bool) {
 	if len(data) > 8*parsers.MiB {
 		data = data[:8*parsers.MiB]
 	}
 	for _, u := range iocs.URLs(string(data)) {
+		if markup && strings.IndexByte(u, '&') >= 0 {
+			// In markup source "&amp;" is how "&" is written: report the
+			// URL a browser follows, once.
+			u = stdhtml.UnescapeString(u)
+		}
 		r.addURL(u)
 	}
+}
+
+// markup reports whether a file type writes "&" in URLs as "&amp;".
+func markup(t string) bool {
+	switch t {
+	case filetype.HTML, filetype.HTA, filetype.WSF, filetype.XML, filetype.MHT:
+		return true
+	}
+	return false
 }
 
 func (r *run) addURL(u string) {

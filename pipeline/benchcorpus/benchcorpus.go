@@ -111,12 +111,16 @@ func Generate(opts Options) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &gen{rng: rand.New(rand.NewPCG(opts.Seed, 0x7472696167650a)), tpl: tpl}
+	g := &gen{tpl: tpl}
 	m := &Manifest{}
 	for _, ts := range tpl {
 		m.Templates += len(ts)
 	}
 	for i := 1; m.Bytes < opts.Size; i++ {
+		// Each message draws from its own stream: a sample added to the
+		// templates changes only the messages that copy one of its kind,
+		// not every message after the first that does.
+		g.rng = rand.New(rand.NewPCG(opts.Seed, 0x7472696167650a^uint64(i)<<8))
 		kind := g.pickKind()
 		msg := g.message(kind, i)
 		if len(msg) < MinSize {

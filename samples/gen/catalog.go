@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -98,6 +99,12 @@ func coreSamples() []Sample {
 		{"suspicious", "emotet-link-invoice", "emotet", 2,
 			"§2 invoice mail (Invoice 4821 payment due) whose body links http://example.invalid/INVOICE-4821.doc.",
 			true, emotetLink},
+		{"suspicious", "link-mismatch-bank", "bec", 11,
+			"§11 account-lock phish: the HTML shows https://www.bank.example/secure/login but the link goes to http://example.invalid/secure/login (html.link_mismatch).",
+			true, linkMismatchBank},
+		{"clean", "newsletter-click-tracked", "bec", 11,
+			"Near miss for link-text mismatch: a retailer's newsletter whose links go through the mailing service's click tracker, which carries the shown URL as a parameter (html.link_redirect, low).",
+			false, newsletterClickTracked},
 		{"clean", "newsletter-ja", "iqy", 5,
 			"Near miss for Japanese lures: an ISO-2022-JP newsletter with a UTF-8 HTML alternative and ordinary links to *.example hosts; no attachment.",
 			false, newsletterJA},
@@ -802,7 +809,67 @@ func emotetLink() ([]byte, error) {
 	}, multipart("alternative", "=_emotet_alt_0019", plain, html))
 }
 
+func linkMismatchBank() ([]byte, error) {
+	plain, err := text(csASCII, cte7bit, "Dear customer,\n\n"+
+		"We noticed an unusual sign-in and locked your online banking access.\n"+
+		"Sign in within 24 hours to confirm your identity.\n\n"+
+		"Bank Example Security Team\n")
+	if err != nil {
+		return nil, err
+	}
+	html, err := textPart("html", csASCII, cte7bit, "<html><body>\n"+
+		"<p>Dear customer,</p>\n"+
+		"<p>We noticed an unusual sign-in and locked your online banking access.\n"+
+		"Sign in within 24 hours to confirm your identity:</p>\n"+
+		"<p><a href=\"http://example.invalid/secure/login\">https://www.bank.example/secure/login</a></p>\n"+
+		"<p>Bank Example Security Team</p>\n"+
+		"</body></html>\n")
+	if err != nil {
+		return nil, err
+	}
+	return message(hdr{
+		date:    time.Date(2020, 11, 5, 9, 12, 0, 0, time.UTC),
+		from:    [2]string{"Bank Example Security", "security@bank-example-alerts.example"},
+		to:      [2]string{"", "j.smith@corp.example"},
+		subject: "Your online banking access has been locked",
+		msgID:   "20201105091200.lock.4471@bank-example-alerts.example",
+	}, multipart("alternative", "=_bank_alt_0031", plain, html))
+}
+
 // --- clean ---------------------------------------------------------------
+
+func newsletterClickTracked() ([]byte, error) {
+	track := func(dest string) string {
+		return "https://click.mailer.example/ct?id=8841&amp;url=" + url.QueryEscape(dest)
+	}
+	plain, err := text(csASCII, cte7bit, "Shop Example - November news\n\n"+
+		"Winter sale: https://shop.example/sale\n"+
+		"New arrivals: https://shop.example/new\n\n"+
+		"Unsubscribe: https://shop.example/unsubscribe\n")
+	if err != nil {
+		return nil, err
+	}
+	html, err := textPart("html", csASCII, cte7bit, "<html><body>\n"+
+		"<h1>Shop Example - November news</h1>\n"+
+		"<p>Winter sale: <a href=\""+track("https://shop.example/sale")+"\">https://shop.example/sale</a></p>\n"+
+		"<p>New arrivals: <a href=\""+track("https://shop.example/new")+"\">https://shop.example/new</a></p>\n"+
+		"<p style=\"font-size:small\"><a href=\""+track("https://shop.example/unsubscribe")+"\">https://shop.example/unsubscribe</a></p>\n"+
+		"</body></html>\n")
+	if err != nil {
+		return nil, err
+	}
+	return message(hdr{
+		date:    time.Date(2020, 11, 6, 7, 0, 0, 0, time.UTC),
+		from:    [2]string{"Shop Example", "news@shop.example"},
+		to:      [2]string{"", "j.smith@corp.example"},
+		subject: "November news: winter sale",
+		msgID:   "20201106070000.nl.2020-11@shop.example",
+		trace:   []field{authResults("spf=pass smtp.mailfrom=mailer.example; dkim=pass header.d=shop.example; dmarc=pass header.from=shop.example")},
+		extra: []field{
+			{name: "List-Unsubscribe", value: "<https://shop.example/unsubscribe>"},
+		},
+	}, multipart("alternative", "=_shop_alt_0032", plain, html))
+}
 
 func newsletterJA() ([]byte, error) {
 	plain, err := text(csISO2022, cte7bit, "サンプル商事 メールマガジン 2020年8月号\n\n"+
