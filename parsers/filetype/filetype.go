@@ -382,7 +382,7 @@ func headerBlock(b []byte) []byte {
 
 func isEML(s string) bool {
 	lines := strings.SplitN(s, "\n", 40)
-	hdr, known := 0, 0
+	hdr, known, junk := 0, 0, 0
 	for i, l := range lines {
 		l = strings.TrimRight(l, "\r")
 		if l == "" {
@@ -395,7 +395,14 @@ func isEML(s string) bool {
 			continue // mbox separator
 		}
 		if !headerLineRE.MatchString(l) {
-			return false
+			// A stray line among fields (an evasion: go-message and some
+			// clients reject it) does not make a message plain text; a
+			// first line that is not a field does.
+			if hdr == 0 || junk >= 2 {
+				return false
+			}
+			junk++
+			continue
 		}
 		hdr++
 		switch strings.ToLower(l[:strings.IndexByte(l, ':')]) {
@@ -403,7 +410,7 @@ func isEML(s string) bool {
 			known++
 		}
 	}
-	return hdr >= 2 && known >= 2
+	return hdr >= 2 && known >= 2 && (junk == 0 || known >= 3)
 }
 
 // isMHT reports whether the first 4096 bytes of b lowercased (as

@@ -19,6 +19,8 @@ func TestDetect(t *testing.T) {
 	}{
 		{"eml", "From: a@b.example\r\nTo: c@d.example\r\nSubject: hi\r\n\r\nbody", "x.bin", EML},
 		{"eml_with_nul_in_body", "From: a@b.example\r\nTo: c@d.example\r\nSubject: hi\r\n\r\nbody\x00\x01\x02 more", "", EML},
+		{"eml_with_stray_line", "From: a@b.example\r\njunk line\r\nTo: c@d.example\r\nSubject: hi\r\n\r\nbody", "", EML},
+		{"prose_then_fields", "Dear team,\r\nFrom: a@b.example\r\nSubject: hi\r\n\r\nbody", "", Text},
 		{"mbox_eml", "From a@b Mon Jan  1 00:00:00 2024\nFrom: a@b\nSubject: x\n\nbody", "", EML},
 		{"iqy", "WEB\r\n1\r\nhttp://127.0.0.1:9/q.html\r\n", "invoice.txt", IQY},
 		{"text_mentions_web", "Notes\r\nWEB\r\n1\r\nhttp://example.invalid\r\n", "web.iqy", Text},

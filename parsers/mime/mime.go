@@ -105,6 +105,10 @@ func (w *walker) run() error {
 			data = data[i+1:]
 		}
 	}
+	if clean, n := dropJunkHeaderLines(data); n > 0 {
+		w.finding("mime.header_junk", parsers.Low, fmt.Sprintf("%d line(s) in header blocks that are neither fields nor continuations were skipped, or joined to the parameter list they follow (clients differ on them; the message is read as the most lenient one would)", n))
+		data = clean
+	}
 	ent, err := readEntity(bytes.NewReader(data))
 	if ent == nil {
 		// The header block could not be read (too large, broken folding):

@@ -442,3 +442,71 @@ func TestParse_unreadablePartHeaderDoesNotHideLaterParts(t *testing.T) {
 		t.Errorf("no finding for the skipped part: %+v", rec.Findings)
 	}
 }
+
+// TestDropJunkHeaderLines: stray lines in header blocks are dropped (and
+// only there); a message without any is returned as is.
+func TestDropJunkHeaderLines(t *testing.T) {
+	clean := "From: a@b.invalid\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\njunk-looking body line\r\n--b--\r\n"
+	cb := []byte(clean)
+	if out, n := dropJunkHeaderLines(cb); n != 0 || &out[0] != &cb[0] {
+		t.Errorf("clean message copied or changed: %d dropped", n)
+	}
+	for _, tt := range []struct {
+		name, in, want string
+		n              int
+	}{
+		{"top", "From: a@b.invalid\r\njunk top line\r\nSubject: x\r\n\r\nbody\r\n", "From: a@b.invalid\r\nSubject: x\r\n\r\nbody\r\n", 1},
+		{"part", "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\njunk\r\nContent-Type: application/zip\r\n\r\nUEsF\r\n--b--\r\n",
+			"Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/zip\r\n\r\nUEsF\r\n--b--\r\n", 1},
+		{"nested", "Subject: x\r\nContent-Type: multipart/mixed; BOUNDARY=\"outer\"\r\n\r\n--outer\r\nContent-Type: multipart/alternative;\r\n boundary=inner\r\n\r\n--inner\r\n???\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--inner--\r\n--outer--\r\n",
+			"Subject: x\r\nContent-Type: multipart/mixed; BOUNDARY=\"outer\"\r\n\r\n--outer\r\nContent-Type: multipart/alternative;\r\n boundary=inner\r\n\r\n--inner\r\nContent-Type: text/html\r\n\r\n<p>x</p>\r\n--inner--\r\n--outer--\r\n", 1},
+		{"not-a-header", "Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nno fields at all\r\n\r\nbody\r\n--b--\r\n",
+			"Subject: x\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nno fields at all\r\n\r\nbody\r\n--b--\r\n", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, n := dropJunkHeaderLines([]byte(tt.in))
+			if n != tt.n || string(out) != tt.want {
+				t.Errorf("dropped %d, got\n%q\nwant %d,\n%q", n, out, tt.n, tt.want)
+			}
+		})
+	}
+}
+
+// TestParse_junkHeaderLineDoesNotHideAttachment: a stray line opening an
+// attachment's part header, or in the message's own header, no longer
+// hides the attachment.
+func TestParse_junkHeaderLineDoesNotHideAttachment(t *testing.T) {
+	att := "Content-Type: application/zip; name=x.zip\r\nContent-Transfer-Encoding: base64\r\n\r\nUEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==\r\n--b--\r\n"
+	for name, msg := range map[string]string{
+		"part": "From: a@b.invalid\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n--b\r\njunk line without colon\r\n" + att,
+		"top":  "From: a@b.invalid\r\njunk top line\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n" + att,
+	} {
+		rec, _ := parsertest.Run(t, New(), "m.eml", "eml", []byte(msg))
+		found := false
+		for _, c := range rec.Children {
+			found = found || c.Name == "x.zip"
+		}
+		if !found || !rec.HasFinding("mime.header_junk") {
+			t.Errorf("%s: x.zip found %v, findings %+v", name, found, rec.Findings)
+		}
+	}
+}
+
+func TestDropJunkHeaderLines_wrapsAndBodies(t *testing.T) {
+	for _, tt := range []struct {
+		name, in, want string
+		n              int
+	}{
+		{"unindented-param", "Subject: x\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: application/zip;\nname=\"a.zip\"\n\nUEsF\n--b--\n",
+			"Subject: x\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: application/zip;\n name=\"a.zip\"\n\nUEsF\n--b--\n", 1},
+		{"no-blank-before-body", "Subject: x\r\nContent-Type: multipart/alternative;\r\n boundary=\"zz\"\r\nThis is a multi-part message in MIME format.\r\n--zz\r\nContent-Type: text/plain\r\n\r\nhi\r\n--zz--\r\n",
+			"Subject: x\r\nContent-Type: multipart/alternative;\r\n boundary=\"zz\"\r\nThis is a multi-part message in MIME format.\r\n--zz\r\nContent-Type: text/plain\r\n\r\nhi\r\n--zz--\r\n", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, n := dropJunkHeaderLines([]byte(tt.in))
+			if n != tt.n || string(out) != tt.want {
+				t.Errorf("changed %d, got\n%q\nwant %d,\n%q", n, out, tt.n, tt.want)
+			}
+		})
+	}
+}
