@@ -69,6 +69,9 @@ func coreSamples() []Sample {
 		{"malicious", "avaddon-jpg-js", "avaddon", 13,
 			"§13 Avaddon/Phorpiex photo lure: subject Do you like my photo?, body ;) and IMG123101.zip holding IMG123101.jpg.js.",
 			true, avaddonJS},
+		{"malicious", "avaddon-junk-header-js", "avaddon", 13,
+			"§13 Avaddon photo lure with an evasion: a stray line (IMG123101) opens the zip attachment's part header, which made strict MIME parsers skip the attachment (mime.header_junk).",
+			true, avaddonJunkHeader},
 		{"malicious", "netwalker-vbs", "netwalker", 14,
 			"§14 COVID lure with CORONAVIRUS_COVID-19.vbs: a base64 blob of a hello-world PE, echoing only its length; ADODB.Stream / FileSystemObject writes to %TEMP%\\qeSw.exe in a never-called sub.",
 			true, netwalkerVBS},
@@ -544,6 +547,19 @@ func avaddonJS() ([]byte, error) {
 		subject: "Do you like my photo?",
 		msgID:   "20200604031244.22914.jenny@freemail.example",
 	}, mixed("=_avaddon_0009", body, att))
+}
+
+func avaddonJunkHeader() ([]byte, error) {
+	msg, err := avaddonJS()
+	if err != nil {
+		return nil, err
+	}
+	part := []byte("\r\nContent-Type: application/zip")
+	if bytes.Count(msg, part) != 1 {
+		return nil, fmt.Errorf("avaddon-junk-header-js: attachment header not found once")
+	}
+	msg = bytes.Replace(msg, part, append([]byte("\r\nIMG123101"), part...), 1)
+	return bytes.Replace(msg, []byte("20200604031244.22914.jenny@freemail.example"), []byte("20200604041502.22977.jenny@freemail.example"), 1), nil
 }
 
 func netwalkerVBS() ([]byte, error) {
