@@ -684,6 +684,11 @@ func TestInert(t *testing.T) {
 			if !bytes.Contains(raw, []byte(Marker)) {
 				t.Error("no marker")
 			}
+			if s.Slug == "avaddon-junk-header-js" {
+				// Its stray header line is the point of the sample; a strict
+				// parser rejects it, so read it without that line.
+				raw = bytes.Replace(raw, []byte("\r\nIMG123101\r\n"), []byte("\r\n"), 1)
+			}
 			var texts []string
 			for _, p := range parseMail(t, raw).parts {
 				texts = append(texts, string(p.body))
