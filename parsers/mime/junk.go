@@ -18,55 +18,22 @@ import (
 // colon, then a colon.
 var fieldRE = regexp.MustCompile(`^[!-9;-~]+[ \t]*:`)
 
-// boundaryRE finds boundary parameters anywhere in the message.
+// boundaryRE finds a boundary parameter in a header block.
 var boundaryRE = regexp.MustCompile(`(?i)\bboundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))`)
-
-// maxJunkBoundaries bounds the distinct boundaries examined.
-const maxJunkBoundaries = 64
 
 // dropJunkHeaderLines returns data without the junk lines of its header
 // blocks (the message's own and each part's), and how many lines it
 // changed. A line after a field ending in ";" is taken for a parameter
 // wrapped without indentation and indented instead. It returns data
 // itself, not a copy, when there is nothing to change.
+//
+// It follows the structure as a MIME parser would, but only as far as
+// needed: a header block's boundary parameter sends it looking for that
+// boundary's delimiter lines inside the same part, and only the header
+// blocks after them are read. Bodies are searched once per level of
+// multipart nesting, not once per boundary over the whole message.
 func dropJunkHeaderLines(data []byte) ([]byte, int) {
-	// Lines to drop, or to indent into a continuation: [start, end)
-	// including the newline.
-	var edits []edit
-	scanBlock := func(at int) {
-		pos := at
-		first := true
-		prev := []byte(nil) // the last field or continuation line kept
-		for pos < len(data) {
-			end := bytes.IndexByte(data[pos:], '\n')
-			if end < 0 {
-				end = len(data)
-			} else {
-				end += pos + 1
-			}
-			line := bytes.TrimRight(data[pos:end], "\r\n")
-			switch {
-			case len(line) == 0 || bytes.HasPrefix(line, []byte("--")):
-				return // end of the header block, or a boundary: a body began
-			case fieldRE.Match(line), !first && (line[0] == ' ' || line[0] == '\t'):
-				prev = line
-			case bytes.HasSuffix(bytes.TrimRight(prev, " \t"), []byte(";")):
-				// A parameter wrapped without indentation
-				// (`...;` then `name="x.zip"`): a continuation.
-				edits = append(edits, edit{pos, end, true})
-				prev = line
-			default:
-				// Junk, if a field follows before the block ends: otherwise
-				// this is a body without a blank line, not a header.
-				if !fieldFollows(data[end:]) {
-					return
-				}
-				edits = append(edits, edit{pos, end, false})
-			}
-			first = false
-			pos = end
-		}
-	}
+	j := &junkScan{data: data}
 	// The message's header: from the start (after an mbox "From " line).
 	start := 0
 	if bytes.HasPrefix(data, []byte("From ")) {
@@ -74,41 +41,15 @@ func dropJunkHeaderLines(data []byte) ([]byte, int) {
 			start = i + 1
 		}
 	}
-	scanBlock(start)
-	// Each part's header: after every delimiter line of every boundary.
-	seen := map[string]bool{}
-	for _, b := range boundaries(data) {
-		if seen[string(b)] || len(seen) >= maxJunkBoundaries {
-			continue
-		}
-		seen[string(b)] = true
-		delim := append([]byte("\n--"), b...)
-		for off := 0; ; {
-			i := bytes.Index(data[off:], delim)
-			if i < 0 {
-				break
-			}
-			i += off + len(delim)
-			// The delimiter line ends here (transport padding allowed);
-			// "--" after it closes the multipart.
-			eol := bytes.IndexByte(data[i:], '\n')
-			if eol < 0 {
-				break
-			}
-			if rest := bytes.TrimRight(data[i:i+eol], " \t\r"); len(rest) == 0 {
-				scanBlock(i + eol + 1)
-			}
-			off = i + eol
-		}
-	}
-	if len(edits) == 0 {
+	j.entity(start, len(data), 0)
+	if len(j.edits) == 0 {
 		return data, 0
 	}
-	// Blocks may have been scanned twice (nested identical boundaries):
-	// edit each line once, in order.
-	out := make([]byte, 0, len(data)+len(edits))
+	// A block may be reached twice (a boundary reused inside its own
+	// part): edit each line once, in order.
+	out := make([]byte, 0, len(data)+len(j.edits))
 	last, n := 0, 0
-	for _, e := range sortedUnique(edits) {
+	for _, e := range sortedUnique(j.edits) {
 		if e.start < last {
 			continue
 		}
@@ -123,36 +64,128 @@ func dropJunkHeaderLines(data []byte) ([]byte, int) {
 	return append(out, data[last:]...), n
 }
 
+// Bounds of the structure walk.
+const (
+	maxJunkDepth  = 32
+	maxJunkBlocks = 10000
+)
+
+type junkScan struct {
+	data   []byte
+	edits  []edit
+	blocks int
+}
+
+// entity reads the header block at data[at:] of an entity that ends at
+// end, and, when it declares a boundary, the parts between that
+// boundary's delimiter lines.
+func (j *junkScan) entity(at, end, depth int) {
+	j.blocks++
+	if depth > maxJunkDepth || j.blocks > maxJunkBlocks {
+		return
+	}
+	hdrEnd := j.block(at, end)
+	b := boundaryIn(j.data[at:hdrEnd])
+	if b == nil {
+		return
+	}
+	// Searched for without the newline before it: '-' is rare in base64
+	// bodies, '\n' every 78 bytes.
+	delim := append([]byte("--"), b...)
+	var parts []int // offsets of the header blocks after delimiter lines
+	var ends []int  // offsets of the newlines before delimiter lines
+	for off := hdrEnd; off < end; {
+		i := bytes.Index(j.data[off:end], delim)
+		if i < 0 {
+			break
+		}
+		i += off
+		k := i + len(delim)
+		if i == 0 || j.data[i-1] != '\n' {
+			off = k // not at the start of a line
+			continue
+		}
+		i-- // the part before ends at this newline
+		eol := bytes.IndexByte(j.data[k:end], '\n')
+		if eol < 0 {
+			break
+		}
+		rest := bytes.TrimRight(j.data[k:k+eol], " \t\r")
+		ends = append(ends, i)
+		if len(rest) == 0 {
+			parts = append(parts, k+eol+1)
+		} else {
+			parts = append(parts, -1) // "--" closes the multipart (or noise)
+		}
+		off = k + eol
+	}
+	for n, p := range parts {
+		if p < 0 {
+			continue
+		}
+		partEnd := end
+		if n+1 < len(ends) {
+			partEnd = ends[n+1]
+		}
+		j.entity(p, partEnd, depth+1)
+	}
+}
+
+// block reads one header block from at (not past end), records its
+// edits and returns where it ends.
+func (j *junkScan) block(at, end int) int {
+	data := j.data[:end]
+	pos := at
+	first := true
+	prev := []byte(nil) // the last field or continuation line kept
+	for pos < len(data) {
+		lineEnd := bytes.IndexByte(data[pos:], '\n')
+		if lineEnd < 0 {
+			lineEnd = len(data)
+		} else {
+			lineEnd += pos + 1
+		}
+		line := bytes.TrimRight(data[pos:lineEnd], "\r\n")
+		switch {
+		case len(line) == 0 || bytes.HasPrefix(line, []byte("--")):
+			return pos // end of the header block, or a boundary: a body began
+		case fieldRE.Match(line), !first && (line[0] == ' ' || line[0] == '\t'):
+			prev = line
+		case bytes.HasSuffix(bytes.TrimRight(prev, " \t"), []byte(";")):
+			// A parameter wrapped without indentation
+			// (`...;` then `name="x.zip"`): a continuation.
+			j.edits = append(j.edits, edit{pos, lineEnd, true})
+			prev = line
+		default:
+			// Junk, if a field follows before the block ends: otherwise
+			// this is a body without a blank line, not a header.
+			if !fieldFollows(data[lineEnd:]) {
+				return pos
+			}
+			j.edits = append(j.edits, edit{pos, lineEnd, false})
+		}
+		first = false
+		pos = lineEnd
+	}
+	return pos
+}
+
+// boundaryIn returns the boundary parameter of a header block, or nil.
+func boundaryIn(hdr []byte) []byte {
+	m := boundaryRE.FindSubmatch(hdr)
+	if m == nil {
+		return nil
+	}
+	if len(m[1]) > 0 {
+		return m[1]
+	}
+	return m[2]
+}
+
 // edit drops a line, or indents it into a continuation.
 type edit struct {
 	start, end int
 	indent     bool
-}
-
-// boundaries returns the boundary parameters written in data. The regexp
-// runs only around each "oundary" found by bytes.Index: over a whole
-// message it would cost more than the rest of the MIME parse.
-func boundaries(data []byte) [][]byte {
-	var out [][]byte
-	for _, needle := range [][]byte{[]byte("oundary"), []byte("OUNDARY")} {
-		for off := 0; len(out) < 4*maxJunkBoundaries; {
-			i := bytes.Index(data[off:], needle)
-			if i < 0 {
-				break
-			}
-			i += off
-			lo, hi := max(i-1, 0), min(i+len(needle)+260, len(data))
-			if m := boundaryRE.FindSubmatch(data[lo:hi]); m != nil {
-				b := m[1]
-				if len(b) == 0 {
-					b = m[2]
-				}
-				out = append(out, b)
-			}
-			off = i + len(needle)
-		}
-	}
-	return out
 }
 
 // fieldFollows reports whether one of the next few lines is a field,
