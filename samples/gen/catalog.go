@@ -207,6 +207,53 @@ func mixed(boundary string, text *entity, atts ...*entity) *entity {
 // text is a text/plain part.
 func text(charset, cte, s string) (*entity, error) { return textPart("plain", charset, cte, s) }
 
+// email is the shape most samples share: the header over a text/plain
+// body, then the attachments in multipart/mixed under boundary (the body
+// alone when there are none).
+type email struct {
+	header   hdr
+	charset  string // of the body
+	cte      string
+	body     string
+	boundary string
+	files    []file    // base64 attachments
+	parts    []*entity // other attachments, after files
+}
+
+// file is a base64 attachment, written by attachment.
+type file struct {
+	name, ctype, nameCharset string
+	data                     []byte
+}
+
+// bytes renders the message.
+func (m email) bytes() ([]byte, error) {
+	body, err := text(m.charset, m.cte, m.body)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.files) == 0 && len(m.parts) == 0 {
+		return message(m.header, body)
+	}
+	var atts []*entity
+	for _, f := range m.files {
+		a, err := attachment(f.name, f.ctype, f.nameCharset, f.data)
+		if err != nil {
+			return nil, err
+		}
+		atts = append(atts, a)
+	}
+	return message(m.header, mixed(m.boundary, body, append(atts, m.parts...)...))
+}
+
+// passTrace is the Authentication-Results of a sender whose domain passes.
+func passTrace(domain string) []field {
+	return []field{authResults("spf=pass smtp.mailfrom=" + domain + "; dkim=pass header.d=" + domain + "; dmarc=pass header.from=" + domain)}
+}
+
+// corpTrace is the Authentication-Results of internal mail.
+func corpTrace() []field { return passTrace("corp.example") }
+
 // lnkLure is the §15 shortcut: powershell.exe with an encoded command.
 func lnkLure() ([]byte, error) {
 	when := time.Date(2019, 12, 7, 9, 8, 59, 0, time.UTC)
@@ -232,43 +279,42 @@ func lnkLure() ([]byte, error) {
 // --- malicious -----------------------------------------------------------
 
 func iqyPhotoMessage() ([]byte, error) {
-	body, err := text(csISO2022, cte7bit, "XLS版をお送りします。ご確認ください。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("写真.iqy", "application/octet-stream", csISO2022, []byte(iqyBody))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 6, 9, 14, 3, 0, jst),
-		from:    [2]string{"吉田 さくら", "yoshida.sakura@kt-mailer.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "写真添付",
-		charset: csISO2022,
-		msgID:   "20180806091403.7E21A0B3C4@kt-mailer.example",
-		extra:   []field{{name: "X-Mailer", value: "Microsoft Outlook 16.0"}},
-	}, mixed("------------_5B6795A3_0001", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 6, 9, 14, 3, 0, jst),
+			from:    [2]string{"吉田 さくら", "yoshida.sakura@kt-mailer.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "写真添付",
+			charset: csISO2022,
+			msgID:   "20180806091403.7E21A0B3C4@kt-mailer.example",
+			extra:   []field{{name: "X-Mailer", value: "Microsoft Outlook 16.0"}},
+		},
+		charset: csISO2022, cte: cte7bit,
+		body:     "XLS版をお送りします。ご確認ください。\n",
+		boundary: "------------_5B6795A3_0001",
+		files:    []file{{"写真.iqy", "application/octet-stream", csISO2022, []byte(iqyBody)}},
+	}.bytes()
 }
 
 func iqyRenamedTxt() ([]byte, error) {
-	body, err := text(csUTF8, cteBase64, "お世話になります。\n請求書をお送りします。ご確認ください。\n")
-	if err != nil {
-		return nil, err
-	}
-	att := &entity{
-		ctype:       "text/plain; charset=us-ascii; name=invoice.txt",
-		cte:         cte7bit,
-		disposition: "attachment; filename=invoice.txt",
-		body:        []byte(iqyBody),
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 7, 10, 2, 41, 0, jst),
-		from:    [2]string{"経理担当", "keiri-tantou@invoice-center.example"},
-		to:      [2]string{"", "sato@corp.example"},
-		subject: "ご確認ください",
-		msgID:   "5b68ef31.1c69fb81.2e4.77ab@invoice-center.example",
-	}, mixed("=_iqy_renamed_0002", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 7, 10, 2, 41, 0, jst),
+			from:    [2]string{"経理担当", "keiri-tantou@invoice-center.example"},
+			to:      [2]string{"", "sato@corp.example"},
+			subject: "ご確認ください",
+			msgID:   "5b68ef31.1c69fb81.2e4.77ab@invoice-center.example",
+		},
+		charset: csUTF8, cte: cteBase64,
+		body:     "お世話になります。\n請求書をお送りします。ご確認ください。\n",
+		boundary: "=_iqy_renamed_0002",
+		parts: []*entity{{
+			ctype:       "text/plain; charset=us-ascii; name=invoice.txt",
+			cte:         cte7bit,
+			disposition: "attachment; filename=invoice.txt",
+			body:        []byte(iqyBody),
+		}},
+	}.bytes()
 }
 
 const jscriptDownloader = `// ` + Marker + ` inert sample: the download targets an .invalid host and
@@ -300,25 +346,23 @@ func zipPasswordJScript() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csUTF8, cteBase64, "いつもお世話になっております。\n\n"+
-		"7月分の請求書を送付いたします。\n"+
-		"添付ファイルはパスワード付きZIPです。\n\n"+
-		"パスワード：7731\n\n"+
-		"よろしくお願いいたします。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("請求書.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 15, 9, 1, 55, 0, jst),
-		from:    [2]string{"請求書送付センター", "billing@seikyu-notice.example"},
-		to:      [2]string{"", "kobayashi@corp.example"},
-		subject: "請求書送付のご案内",
-		msgID:   "20200715090155.4471.billing@seikyu-notice.example",
-	}, mixed("=_zipcrypto_0003", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 15, 9, 1, 55, 0, jst),
+			from:    [2]string{"請求書送付センター", "billing@seikyu-notice.example"},
+			to:      [2]string{"", "kobayashi@corp.example"},
+			subject: "請求書送付のご案内",
+			msgID:   "20200715090155.4471.billing@seikyu-notice.example",
+		},
+		charset: csUTF8, cte: cteBase64,
+		body: "いつもお世話になっております。\n\n" +
+			"7月分の請求書を送付いたします。\n" +
+			"添付ファイルはパスワード付きZIPです。\n\n" +
+			"パスワード：7731\n\n" +
+			"よろしくお願いいたします。\n",
+		boundary: "=_zipcrypto_0003",
+		files:    []file{{"請求書.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 func lnkPDFZip() ([]byte, error) {
@@ -330,24 +374,22 @@ func lnkPDFZip() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n"+
-		"支払い請求書を添付にてお送りいたします。\n"+
-		"内容をご確認のうえ、期日までにお支払いください。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("請求書.zip", "application/x-zip-compressed", csISO2022, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 1, 20, 10, 15, 2, 0, jst),
-		from:    [2]string{"山本 経理部", "yamamoto@payment-dept.example"},
-		to:      [2]string{"", "ito@corp.example"},
-		subject: "支払い請求書",
-		charset: csISO2022,
-		msgID:   "000a01d5cf3b$8c2f1e40$a48d5ac0$@payment-dept.example",
-	}, mixed("----=_NextPart_000_000B_01D5CF86.FC16C640", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 1, 20, 10, 15, 2, 0, jst),
+			from:    [2]string{"山本 経理部", "yamamoto@payment-dept.example"},
+			to:      [2]string{"", "ito@corp.example"},
+			subject: "支払い請求書",
+			charset: csISO2022,
+			msgID:   "000a01d5cf3b$8c2f1e40$a48d5ac0$@payment-dept.example",
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "お世話になっております。\n\n" +
+			"支払い請求書を添付にてお送りいたします。\n" +
+			"内容をご確認のうえ、期日までにお支払いください。\n",
+		boundary: "----=_NextPart_000_000B_01D5CF86.FC16C640",
+		files:    []file{{"請求書.zip", "application/x-zip-compressed", csISO2022, z}},
+	}.bytes()
 }
 
 func forwardedIQY() ([]byte, error) {
@@ -355,21 +397,23 @@ func forwardedIQY() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csUTF8, cteQP, "Hi SOC,\n\n"+
-		"I received the attached mail this morning and did not open the attachment.\n"+
-		"The sender is unknown to me. Could you check it?\n\n"+
-		"Thanks,\nTanaka\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 6, 9, 40, 27, 0, jst),
-		from:    [2]string{"SOC Reporter (Tanaka)", "soc-reporter@corp.example"},
-		to:      [2]string{"", "phish-report@corp.example"},
-		subject: "Fwd: suspicious mail",
-		msgID:   "b1e0c6f2-3d0e-4b1a-9f5e-1d2c3b4a5e6f@corp.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")},
-	}, mixed("=_forward_0005", body, rfc822Part(inner, "suspicious mail.eml")))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 6, 9, 40, 27, 0, jst),
+			from:    [2]string{"SOC Reporter (Tanaka)", "soc-reporter@corp.example"},
+			to:      [2]string{"", "phish-report@corp.example"},
+			subject: "Fwd: suspicious mail",
+			msgID:   "b1e0c6f2-3d0e-4b1a-9f5e-1d2c3b4a5e6f@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Hi SOC,\n\n" +
+			"I received the attached mail this morning and did not open the attachment.\n" +
+			"The sender is unknown to me. Could you check it?\n\n" +
+			"Thanks,\nTanaka\n",
+		boundary: "=_forward_0005",
+		parts:    []*entity{rfc822Part(inner, "suspicious mail.eml")},
+	}.bytes()
 }
 
 func adwindJar() ([]byte, error) {
@@ -406,29 +450,27 @@ func adwindJar() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Sir/Madam,\n\n"+
-		"The attached payment advice is issued at the request of our customer.\n"+
-		"The advice refers to a payment made to your account.\n\n"+
-		"Please open the attached file for the remittance details.\n\n"+
-		"Yours faithfully,\n"+
-		"Global Payments and Cash Management\n"+
-		"HSBC\n\n"+
-		"*** This is an auto-generated email, please DO NOT REPLY ***\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Payment_Advice.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 7, 12, 14, 36, 40, 0, bst),
-		from:    [2]string{"HSBC Advising Service", "advice@not-hsbc.example"},
-		to:      [2]string{"", "accounts@corp.example"},
-		subject: "Payment Advice - Advice Ref:[GB170712-4471] / Priority Payment",
-		msgID:   "1499866600.88231.advice@not-hsbc.example",
-		trace:   []field{authResults("spf=neutral smtp.mailfrom=not-hsbc.example; dkim=none; dmarc=none header.from=not-hsbc.example")},
-	}, mixed("=_adwind_0006", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 7, 12, 14, 36, 40, 0, bst),
+			from:    [2]string{"HSBC Advising Service", "advice@not-hsbc.example"},
+			to:      [2]string{"", "accounts@corp.example"},
+			subject: "Payment Advice - Advice Ref:[GB170712-4471] / Priority Payment",
+			msgID:   "1499866600.88231.advice@not-hsbc.example",
+			trace:   []field{authResults("spf=neutral smtp.mailfrom=not-hsbc.example; dkim=none; dmarc=none header.from=not-hsbc.example")},
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Sir/Madam,\n\n" +
+			"The attached payment advice is issued at the request of our customer.\n" +
+			"The advice refers to a payment made to your account.\n\n" +
+			"Please open the attached file for the remittance details.\n\n" +
+			"Yours faithfully,\n" +
+			"Global Payments and Cash Management\n" +
+			"HSBC\n\n" +
+			"*** This is an auto-generated email, please DO NOT REPLY ***\n",
+		boundary: "=_adwind_0006",
+		files:    []file{{"Payment_Advice.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 func htmlSmuggling() ([]byte, error) {
@@ -464,25 +506,21 @@ if (window.navigator.msSaveOrOpenBlob) {
 </body>
 </html>
 `
-	body, err := text(csASCII, cte7bit, "Hello,\n\n"+
-		"Your invoice is ready. Open the attached secure document to download it.\n\n"+
-		"Billing Team\n")
-	if err != nil {
-		return nil, err
-	}
-	att := &entity{
-		ctype:       "text/html; charset=utf-8; name=Invoice_Secure.html",
-		cte:         cteBase64,
-		disposition: "attachment; filename=Invoice_Secure.html",
-		body:        toCRLF([]byte(page)),
-	}
-	return message(hdr{
-		date:    when,
-		from:    [2]string{"Billing Team", "billing@invoice-portal.example"},
-		to:      [2]string{"", "ap@corp.example"},
-		subject: "Your invoice is ready",
-		msgID:   "0102017272a9c3b1-4471-smuggle@invoice-portal.example",
-	}, mixed("=_smuggle_0007", body, att))
+	return email{
+		header: hdr{
+			date:    when,
+			from:    [2]string{"Billing Team", "billing@invoice-portal.example"},
+			to:      [2]string{"", "ap@corp.example"},
+			subject: "Your invoice is ready",
+			msgID:   "0102017272a9c3b1-4471-smuggle@invoice-portal.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hello,\n\n" +
+			"Your invoice is ready. Open the attached secure document to download it.\n\n" +
+			"Billing Team\n",
+		boundary: "=_smuggle_0007",
+		files:    []file{{"Invoice_Secure.html", "text/html; charset=utf-8", csUTF8, toCRLF([]byte(page))}},
+	}.bytes()
 }
 
 func lockyVBS() ([]byte, error) {
@@ -506,24 +544,22 @@ End Function
 	if err := sevenzw.Write(&sz, []sevenzw.File{{Name: "8812345.vbs", Data: toCRLF([]byte(vbs)), Modified: when}}); err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Dear Customer,\n\n"+
-		"Please find attached your invoice 583920.\n"+
-		"You can also view it online: http://c.example.invalid/invoice.html\n\n"+
-		"Sent from my iPhone\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("A1234567-01.7z", "application/x-7z-compressed", csUTF8, sz.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 9, 18, 9, 14, 2, 0, cet),
-		from:    [2]string{"Accounts", "accounts@invoices-mail.example"},
-		to:      [2]string{"", "info@corp.example"},
-		subject: "Emailed Invoice - 583920",
-		msgID:   "20170918091402.583920@invoices-mail.example",
-	}, mixed("=_locky_0008", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 9, 18, 9, 14, 2, 0, cet),
+			from:    [2]string{"Accounts", "accounts@invoices-mail.example"},
+			to:      [2]string{"", "info@corp.example"},
+			subject: "Emailed Invoice - 583920",
+			msgID:   "20170918091402.583920@invoices-mail.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Dear Customer,\n\n" +
+			"Please find attached your invoice 583920.\n" +
+			"You can also view it online: http://c.example.invalid/invoice.html\n\n" +
+			"Sent from my iPhone\n",
+		boundary: "=_locky_0008",
+		files:    []file{{"A1234567-01.7z", "application/x-7z-compressed", csUTF8, sz.Bytes()}},
+	}.bytes()
 }
 
 func avaddonJS() ([]byte, error) {
@@ -532,21 +568,19 @@ func avaddonJS() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, ";)\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("IMG123101.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 6, 4, 3, 12, 44, 0, time.UTC),
-		from:    [2]string{"Jenny", "jenny.k1993@freemail.example"},
-		to:      [2]string{"", "sales@corp.example"},
-		subject: "Do you like my photo?",
-		msgID:   "20200604031244.22914.jenny@freemail.example",
-	}, mixed("=_avaddon_0009", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 6, 4, 3, 12, 44, 0, time.UTC),
+			from:    [2]string{"Jenny", "jenny.k1993@freemail.example"},
+			to:      [2]string{"", "sales@corp.example"},
+			subject: "Do you like my photo?",
+			msgID:   "20200604031244.22914.jenny@freemail.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     ";)\n",
+		boundary: "=_avaddon_0009",
+		files:    []file{{"IMG123101.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 func avaddonJunkHeader() ([]byte, error) {
@@ -588,26 +622,22 @@ Sub NeverCalled()
   stream.Close
 End Sub
 `
-	body, err := text(csASCII, cte7bit, "Dear all,\n\n"+
-		"Please read the attached coronavirus (COVID-19) safety guidelines\n"+
-		"and follow them in the office from today.\n\n"+
-		"Health and Safety Team\n")
-	if err != nil {
-		return nil, err
-	}
-	att := &entity{
-		ctype:       "application/octet-stream; name=CORONAVIRUS_COVID-19.vbs",
-		cte:         cteBase64,
-		disposition: "attachment; filename=CORONAVIRUS_COVID-19.vbs",
-		body:        toCRLF([]byte(vbs)),
-	}
-	return message(hdr{
-		date:    time.Date(2020, 3, 20, 11, 5, 33, 0, time.UTC),
-		from:    [2]string{"Health and Safety Team", "safety@who-covid19-info.example"},
-		to:      [2]string{"", "staff@corp.example"},
-		subject: "Coronavirus COVID-19 safety guidelines",
-		msgID:   "20200320110533.5121.safety@who-covid19-info.example",
-	}, mixed("=_netwalker_0010", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 3, 20, 11, 5, 33, 0, time.UTC),
+			from:    [2]string{"Health and Safety Team", "safety@who-covid19-info.example"},
+			to:      [2]string{"", "staff@corp.example"},
+			subject: "Coronavirus COVID-19 safety guidelines",
+			msgID:   "20200320110533.5121.safety@who-covid19-info.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Dear all,\n\n" +
+			"Please read the attached coronavirus (COVID-19) safety guidelines\n" +
+			"and follow them in the office from today.\n\n" +
+			"Health and Safety Team\n",
+		boundary: "=_netwalker_0010",
+		files:    []file{{"CORONAVIRUS_COVID-19.vbs", "application/octet-stream", csUTF8, toCRLF([]byte(vbs))}},
+	}.bytes()
 }
 
 func fifaExe() ([]byte, error) {
@@ -616,24 +646,22 @@ func fifaExe() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hello,\n\n"+
-		"Follow every match of the 2018 FIFA World Cup in Russia!\n"+
-		"The attached schedule and scoresheet checker shows all fixtures and results.\n\n"+
-		"Enjoy the games.\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("World_Cup_2018_Schedule.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 5, 30, 15, 2, 11, 0, time.UTC),
-		from:    [2]string{"World Cup 2018", "schedule@wc2018-updates.example"},
-		to:      [2]string{"", "fans@corp.example"},
-		subject: "World_Cup_2018_Schedule_and_Scoresheet_V1.86_CB-DL-Manager",
-		msgID:   "20180530150211.186@wc2018-updates.example",
-	}, mixed("=_fifa_0011", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 5, 30, 15, 2, 11, 0, time.UTC),
+			from:    [2]string{"World Cup 2018", "schedule@wc2018-updates.example"},
+			to:      [2]string{"", "fans@corp.example"},
+			subject: "World_Cup_2018_Schedule_and_Scoresheet_V1.86_CB-DL-Manager",
+			msgID:   "20180530150211.186@wc2018-updates.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hello,\n\n" +
+			"Follow every match of the 2018 FIFA World Cup in Russia!\n" +
+			"The attached schedule and scoresheet checker shows all fixtures and results.\n\n" +
+			"Enjoy the games.\n",
+		boundary: "=_fifa_0011",
+		files:    []file{{"World_Cup_2018_Schedule.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 func agentTeslaExe() ([]byte, error) {
@@ -643,24 +671,22 @@ func agentTeslaExe() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csUTF8, cteQP, "Dear Sir/Madam,\n\n"+
-		"Please find attached our purchase order PO_20200715 and confirm the delivery date.\n\n"+
-		"注文書を添付いたしましたので、ご確認の程よろしくお願いいたします。\n\n"+
-		"Best regards,\nPurchasing Department\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("PO_20200715.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 15, 11, 24, 50, 0, jst),
-		from:    [2]string{"Purchasing Department", "purchasing@global-trade-supply.example"},
-		to:      [2]string{"", "marketing@corp.example"},
-		subject: "RE: Purchase Order #4471 / 注文書",
-		msgID:   "20200715112450.4471.purchasing@global-trade-supply.example",
-	}, mixed("=_agenttesla_0012", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 15, 11, 24, 50, 0, jst),
+			from:    [2]string{"Purchasing Department", "purchasing@global-trade-supply.example"},
+			to:      [2]string{"", "marketing@corp.example"},
+			subject: "RE: Purchase Order #4471 / 注文書",
+			msgID:   "20200715112450.4471.purchasing@global-trade-supply.example",
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Dear Sir/Madam,\n\n" +
+			"Please find attached our purchase order PO_20200715 and confirm the delivery date.\n\n" +
+			"注文書を添付いたしましたので、ご確認の程よろしくお願いいたします。\n\n" +
+			"Best regards,\nPurchasing Department\n",
+		boundary: "=_agenttesla_0012",
+		files:    []file{{"PO_20200715.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 func isoLnk() ([]byte, error) {
@@ -672,131 +698,125 @@ func isoLnk() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hello,\n\n"+
-		"Your July invoice is attached as a disk image. Open it and double-click the document.\n\n"+
-		"Accounts Receivable\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Invoice_2020-07.iso", "application/octet-stream", csUTF8, img)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 15, 10, 30, 0, 0, jst),
-		from:    [2]string{"Accounts Receivable", "ar@invoice-portal.example"},
-		to:      [2]string{"", "ap@corp.example"},
-		subject: "Invoice 2020-07",
-		msgID:   "20200715103000.iso.ar@invoice-portal.example",
-	}, mixed("=_iso_0013", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 15, 10, 30, 0, 0, jst),
+			from:    [2]string{"Accounts Receivable", "ar@invoice-portal.example"},
+			to:      [2]string{"", "ap@corp.example"},
+			subject: "Invoice 2020-07",
+			msgID:   "20200715103000.iso.ar@invoice-portal.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hello,\n\n" +
+			"Your July invoice is attached as a disk image. Open it and double-click the document.\n\n" +
+			"Accounts Receivable\n",
+		boundary: "=_iso_0013",
+		files:    []file{{"Invoice_2020-07.iso", "application/octet-stream", csUTF8, img}},
+	}.bytes()
 }
 
 // --- suspicious ----------------------------------------------------------
 
 func policyELF() ([]byte, error) {
-	body, err := text(csASCII, cte7bit, "Hi,\n\n"+
-		"Attached is the backup tool build for the Linux file server.\n"+
-		"Copy it to /usr/local/bin, chmod +x backup_tool and run it once.\n\n"+
-		"Regards,\nKenji (partner IT)\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("backup_tool", "application/octet-stream", csUTF8, exe.MinimalELF(Marker+"\n"))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 8, 3, 15, 2, 0, 0, jst),
-		from:    [2]string{"Kenji Mori", "k.mori@partner-it.example"},
-		to:      [2]string{"", "infra@corp.example"},
-		subject: "backup tool for the file server",
-		msgID:   "20200803150200.elf.k.mori@partner-it.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=partner-it.example; dkim=pass header.d=partner-it.example; dmarc=pass header.from=partner-it.example")},
-	}, mixed("=_elf_0014", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 8, 3, 15, 2, 0, 0, jst),
+			from:    [2]string{"Kenji Mori", "k.mori@partner-it.example"},
+			to:      [2]string{"", "infra@corp.example"},
+			subject: "backup tool for the file server",
+			msgID:   "20200803150200.elf.k.mori@partner-it.example",
+			trace:   passTrace("partner-it.example"),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hi,\n\n" +
+			"Attached is the backup tool build for the Linux file server.\n" +
+			"Copy it to /usr/local/bin, chmod +x backup_tool and run it once.\n\n" +
+			"Regards,\nKenji (partner IT)\n",
+		boundary: "=_elf_0014",
+		files:    []file{{"backup_tool", "application/octet-stream", csUTF8, exe.MinimalELF(Marker + "\n")}},
+	}.bytes()
 }
 
 func policyMachO() ([]byte, error) {
-	body, err := text(csASCII, cte7bit, "Hi,\n\n"+
-		"Here is the macOS build of the backup tool for the design team's Macs.\n\n"+
-		"Regards,\nKenji (partner IT)\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("backup_tool_mac", "application/octet-stream", csUTF8, exe.MinimalMachO(Marker+"\n"))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 8, 3, 15, 9, 30, 0, jst),
-		from:    [2]string{"Kenji Mori", "k.mori@partner-it.example"},
-		to:      [2]string{"", "infra@corp.example"},
-		subject: "macOS build of the backup tool",
-		msgID:   "20200803150930.macho.k.mori@partner-it.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=partner-it.example; dkim=pass header.d=partner-it.example; dmarc=pass header.from=partner-it.example")},
-	}, mixed("=_macho_0015", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 8, 3, 15, 9, 30, 0, jst),
+			from:    [2]string{"Kenji Mori", "k.mori@partner-it.example"},
+			to:      [2]string{"", "infra@corp.example"},
+			subject: "macOS build of the backup tool",
+			msgID:   "20200803150930.macho.k.mori@partner-it.example",
+			trace:   passTrace("partner-it.example"),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hi,\n\n" +
+			"Here is the macOS build of the backup tool for the design team's Macs.\n\n" +
+			"Regards,\nKenji (partner IT)\n",
+		boundary: "=_macho_0015",
+		files:    []file{{"backup_tool_mac", "application/octet-stream", csUTF8, exe.MinimalMachO(Marker + "\n")}},
+	}.bytes()
 }
 
 func karaagePrize() ([]byte, error) {
-	body, err := text(csShiftJIS, cteBase64, "auをご利用いただき誠にありがとうございます。\n\n"+
-		"おめでとうございます！\n"+
-		"お客さまは「からあげプレゼントクーポン」に当選されました。\n\n"+
-		"下記URLより本日中に受け取り手続きを完了してください。\n"+
-		"http://example.invalid/coupon?id=TRIAGE\n\n"+
-		"※期限を過ぎますと当選は無効となります。\n\n"+
-		"auお客さまセンター\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2019, 6, 10, 19, 42, 5, 0, jst),
-		from:    [2]string{"au お客さまセンター", "info@carrier-prize.example"},
-		to:      [2]string{"", "user01@corp.example"},
-		subject: "【当選】からあげプレゼントクーポンのお知らせ",
-		charset: csShiftJIS,
-		msgID:   "20190610194205.karaage.info@carrier-prize.example",
-		trace:   []field{authResults("spf=fail (sender IP is not permitted) smtp.mailfrom=carrier-prize.example; dkim=none; dmarc=none header.from=carrier-prize.example")},
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2019, 6, 10, 19, 42, 5, 0, jst),
+			from:    [2]string{"au お客さまセンター", "info@carrier-prize.example"},
+			to:      [2]string{"", "user01@corp.example"},
+			subject: "【当選】からあげプレゼントクーポンのお知らせ",
+			charset: csShiftJIS,
+			msgID:   "20190610194205.karaage.info@carrier-prize.example",
+			trace:   []field{authResults("spf=fail (sender IP is not permitted) smtp.mailfrom=carrier-prize.example; dkim=none; dmarc=none header.from=carrier-prize.example")},
+		},
+		charset: csShiftJIS, cte: cteBase64,
+		body: "auをご利用いただき誠にありがとうございます。\n\n" +
+			"おめでとうございます！\n" +
+			"お客さまは「からあげプレゼントクーポン」に当選されました。\n\n" +
+			"下記URLより本日中に受け取り手続きを完了してください。\n" +
+			"http://example.invalid/coupon?id=TRIAGE\n\n" +
+			"※期限を過ぎますと当選は無効となります。\n\n" +
+			"auお客さまセンター\n",
+	}.bytes()
 }
 
 func becTransfer() ([]byte, error) {
-	body, err := text(csISO2022, cte7bit, "経理部 御中\n\n"+
-		"至急の依頼です。本日中に取引先への振込をお願いします。\n"+
-		"取引先の口座変更に伴う送金のため、振込先口座と金額は\n"+
-		"このメールに返信いただければすぐにお送りします。\n\n"+
-		"終日会議のため電話には出られません。メールで対応してください。\n"+
-		"この件は社内でも内密にお願いします。\n\n"+
-		"代表取締役 佐藤\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 9, 4, 10, 3, 18, 0, jst),
-		from:    [2]string{"代表取締役 佐藤", "ceo.sato@freemail.example"},
-		to:      [2]string{"", "keiri@corp.example"},
-		replyTo: [2]string{"", "sato.ceo@corp-example.example"},
-		subject: "至急:本日中の振込依頼",
-		charset: csISO2022,
-		msgID:   "CAF3x7Lb0sAto1Q@mail.freemail.example",
-		trace:   []field{authResults("spf=softfail smtp.mailfrom=freemail.example; dkim=none; dmarc=fail (p=quarantine) header.from=freemail.example")},
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 9, 4, 10, 3, 18, 0, jst),
+			from:    [2]string{"代表取締役 佐藤", "ceo.sato@freemail.example"},
+			to:      [2]string{"", "keiri@corp.example"},
+			replyTo: [2]string{"", "sato.ceo@corp-example.example"},
+			subject: "至急:本日中の振込依頼",
+			charset: csISO2022,
+			msgID:   "CAF3x7Lb0sAto1Q@mail.freemail.example",
+			trace:   []field{authResults("spf=softfail smtp.mailfrom=freemail.example; dkim=none; dmarc=fail (p=quarantine) header.from=freemail.example")},
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "経理部 御中\n\n" +
+			"至急の依頼です。本日中に取引先への振込をお願いします。\n" +
+			"取引先の口座変更に伴う送金のため、振込先口座と金額は\n" +
+			"このメールに返信いただければすぐにお送りします。\n\n" +
+			"終日会議のため電話には出られません。メールで対応してください。\n" +
+			"この件は社内でも内密にお願いします。\n\n" +
+			"代表取締役 佐藤\n",
+	}.bytes()
 }
 
 func pylockyLink() ([]byte, error) {
-	body, err := text(csUTF8, cteQP, "Bonjour,\n\n"+
-		"Sauf erreur de notre part, la facture n° 2018-08 reste impayée à ce jour.\n"+
-		"Vous pouvez télécharger la facture ici : http://example.invalid/facture_2018.zip\n\n"+
-		"Merci de procéder au règlement sous 48 heures.\n\n"+
-		"Cordialement,\nService Comptabilité\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 21, 9, 30, 12, 0, cet),
-		from:    [2]string{"Service Comptabilité", "comptabilite@factures-en-ligne.example"},
-		to:      [2]string{"", "contact@corp.example"},
-		subject: "Facture impayée 2018-08",
-		msgID:   "20180821093012.2018-08@factures-en-ligne.example",
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 21, 9, 30, 12, 0, cet),
+			from:    [2]string{"Service Comptabilité", "comptabilite@factures-en-ligne.example"},
+			to:      [2]string{"", "contact@corp.example"},
+			subject: "Facture impayée 2018-08",
+			msgID:   "20180821093012.2018-08@factures-en-ligne.example",
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Bonjour,\n\n" +
+			"Sauf erreur de notre part, la facture n° 2018-08 reste impayée à ce jour.\n" +
+			"Vous pouvez télécharger la facture ici : http://example.invalid/facture_2018.zip\n\n" +
+			"Merci de procéder au règlement sous 48 heures.\n\n" +
+			"Cordialement,\nService Comptabilité\n",
+	}.bytes()
 }
 
 func emotetLink() ([]byte, error) {
@@ -926,7 +946,7 @@ func newsletterJA() ([]byte, error) {
 		subject: "【サンプル商事】メールマガジン 2020年8月号",
 		charset: csISO2022,
 		msgID:   "20200803080000.mm202008@sample-shoji.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=sample-shoji.example; dkim=pass header.d=sample-shoji.example; dmarc=pass header.from=sample-shoji.example")},
+		trace:   passTrace("sample-shoji.example"),
 		extra: []field{
 			{name: "List-Unsubscribe", value: "<https://www.sample-shoji.example/mailmagazine/unsubscribe>"},
 			{name: "List-Id", value: "<mailmagazine.sample-shoji.example>"},
@@ -940,24 +960,25 @@ func textMentionsWeb() ([]byte, error) {
 		"WEB\n" +
 		"1\n" +
 		"Release notes: http://wiki.corp.example/release/1\n"
-	body, err := text(csASCII, cte7bit, "Hi all,\n\nNotes from today's sync are attached.\n\nIchiro\n")
-	if err != nil {
-		return nil, err
-	}
-	att := &entity{
-		ctype:       "text/plain; charset=us-ascii; name=notes.txt",
-		cte:         cte7bit,
-		disposition: "attachment; filename=notes.txt",
-		body:        []byte(notes),
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 16, 17, 45, 0, 0, jst),
-		from:    [2]string{"Suzuki Ichiro", "i.suzuki@corp.example"},
-		to:      [2]string{"", "web-team@corp.example"},
-		subject: "Web team sync notes",
-		msgID:   "20200716174500.notes.i.suzuki@corp.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")},
-	}, mixed("=_notes_0021", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 16, 17, 45, 0, 0, jst),
+			from:    [2]string{"Suzuki Ichiro", "i.suzuki@corp.example"},
+			to:      [2]string{"", "web-team@corp.example"},
+			subject: "Web team sync notes",
+			msgID:   "20200716174500.notes.i.suzuki@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     "Hi all,\n\nNotes from today's sync are attached.\n\nIchiro\n",
+		boundary: "=_notes_0021",
+		parts: []*entity{{
+			ctype:       "text/plain; charset=us-ascii; name=notes.txt",
+			cte:         cte7bit,
+			disposition: "attachment; filename=notes.txt",
+			body:        []byte(notes),
+		}},
+	}.bytes()
 }
 
 func zipOfPDFs() ([]byte, error) {
@@ -970,24 +991,22 @@ func zipOfPDFs() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hello Tanaka-san,\n\n"+
-		"As discussed, the Q2 report, yesterday's minutes and the H2 schedule are in the attached zip.\n\n"+
-		"Best regards,\nEmma Clark\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("documents_2020-07.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 15, 9, 12, 0, 0, jst),
-		from:    [2]string{"Emma Clark", "emma.clark@partner-co.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "Q2 documents",
-		msgID:   "20200715091200.docs.emma.clark@partner-co.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=partner-co.example; dkim=pass header.d=partner-co.example; dmarc=pass header.from=partner-co.example")},
-	}, mixed("=_pdfs_0022", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 15, 9, 12, 0, 0, jst),
+			from:    [2]string{"Emma Clark", "emma.clark@partner-co.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "Q2 documents",
+			msgID:   "20200715091200.docs.emma.clark@partner-co.example",
+			trace:   passTrace("partner-co.example"),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hello Tanaka-san,\n\n" +
+			"As discussed, the Q2 report, yesterday's minutes and the H2 schedule are in the attached zip.\n\n" +
+			"Best regards,\nEmma Clark\n",
+		boundary: "=_pdfs_0022",
+		files:    []file{{"documents_2020-07.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 func businessJar() ([]byte, error) {
@@ -1010,51 +1029,49 @@ func businessJar() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hi team,\n\n"+
-		"Release 1.4.2 of the report tool is attached (java -jar report-tool-1.4.2.jar).\n"+
-		"It fixes the CSV date parsing issue.\n\n"+
-		"Hiroshi\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("report-tool-1.4.2.jar", "application/java-archive", csUTF8, jar)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 10, 13, 20, 0, 0, jst),
-		from:    [2]string{"Hiroshi Kato", "h.kato@corp.example"},
-		to:      [2]string{"", "reporting@corp.example"},
-		subject: "report tool 1.4.2",
-		msgID:   "20200710132000.jar.h.kato@corp.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")},
-	}, mixed("=_jar_0023", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 10, 13, 20, 0, 0, jst),
+			from:    [2]string{"Hiroshi Kato", "h.kato@corp.example"},
+			to:      [2]string{"", "reporting@corp.example"},
+			subject: "report tool 1.4.2",
+			msgID:   "20200710132000.jar.h.kato@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hi team,\n\n" +
+			"Release 1.4.2 of the report tool is attached (java -jar report-tool-1.4.2.jar).\n" +
+			"It fixes the CSV date parsing issue.\n\n" +
+			"Hiroshi\n",
+		boundary: "=_jar_0023",
+		files:    []file{{"report-tool-1.4.2.jar", "application/java-archive", csUTF8, jar}},
+	}.bytes()
 }
 
 func plainReply() ([]byte, error) {
-	body, err := text(csUTF8, cte8bit, "田中様\n\n"+
-		"お世話になっております。鈴木です。\n"+
-		"7月20日（月）14時で承知しました。\n"+
-		"当日はよろしくお願いいたします。\n\n"+
-		"鈴木\n\n"+
-		"> 鈴木様\n"+
-		">\n"+
-		"> 打ち合わせの日程ですが、7月20日（月）14時はいかがでしょうか。\n"+
-		">\n"+
-		"> 田中\n")
-	if err != nil {
-		return nil, err
-	}
 	parent := "<20200714093012.1A2B3C@corp.example>"
-	return message(hdr{
-		date:    time.Date(2020, 7, 14, 11, 2, 45, 0, jst),
-		from:    [2]string{"鈴木 一郎", "suzuki@partner-co.example"},
-		to:      [2]string{"田中 花子", "tanaka@corp.example"},
-		subject: "RE: 打ち合わせ日程の件",
-		msgID:   "20200714110245.4D5E6F@partner-co.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=partner-co.example; dkim=pass header.d=partner-co.example; dmarc=pass header.from=partner-co.example")},
-		extra:   []field{{name: "In-Reply-To", value: parent}, {name: "References", value: parent}},
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 14, 11, 2, 45, 0, jst),
+			from:    [2]string{"鈴木 一郎", "suzuki@partner-co.example"},
+			to:      [2]string{"田中 花子", "tanaka@corp.example"},
+			subject: "RE: 打ち合わせ日程の件",
+			msgID:   "20200714110245.4D5E6F@partner-co.example",
+			trace:   passTrace("partner-co.example"),
+			extra:   []field{{name: "In-Reply-To", value: parent}, {name: "References", value: parent}},
+		},
+		charset: csUTF8, cte: cte8bit,
+		body: "田中様\n\n" +
+			"お世話になっております。鈴木です。\n" +
+			"7月20日（月）14時で承知しました。\n" +
+			"当日はよろしくお願いいたします。\n\n" +
+			"鈴木\n\n" +
+			"> 鈴木様\n" +
+			">\n" +
+			"> 打ち合わせの日程ですが、7月20日（月）14時はいかがでしょうか。\n" +
+			">\n" +
+			"> 田中\n",
+	}.bytes()
 }
 
 func brokenMIME() ([]byte, error) {
@@ -1095,20 +1112,18 @@ func zipBomb() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "backup of the data directory attached.\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("backup.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 3, 19, 35, 0, 0, jst),
-		from:    [2]string{"Backup Job", "backup@corp.example"},
-		to:      [2]string{"", "ops@corp.example"},
-		subject: "backup",
-		msgID:   "20200703193500.backup@corp.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")},
-	}, mixed("=_bomb_0026", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 3, 19, 35, 0, 0, jst),
+			from:    [2]string{"Backup Job", "backup@corp.example"},
+			to:      [2]string{"", "ops@corp.example"},
+			subject: "backup",
+			msgID:   "20200703193500.backup@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     "backup of the data directory attached.\n",
+		boundary: "=_bomb_0026",
+		files:    []file{{"backup.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }

@@ -96,34 +96,27 @@ func emotetCaretCmd() ([]byte, error) {
 				"End Sub\n"},
 		},
 	}
-	doc, err := office.Doc(p, office.DocOptions{
-		Paragraphs: enableContentText,
-		CodePage:   932,
-		LID:        0x0411,
-		Meta:       office.Meta{Author: "user", LastAuthor: "user", Created: when, Saved: when},
-	})
+	doc, err := lureDoc(p, when)
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n"+
-		"先日の会議資料を添付いたします。\n"+
-		"ご確認のほどよろしくお願いいたします。\n\n"+
-		"> 会議資料をお送りいただけますでしょうか。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("会議資料_1221.doc", ctDoc, csISO2022, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 12, 21, 9, 31, 17, 0, jst),
-		from:    [2]string{"鈴木 一郎", "office@hijacked-sender.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "RE: 会議資料の件",
-		charset: csISO2022,
-		msgID:   "20201221093117.C4A7E1@hijacked-sender.example",
-	}, mixed("----=_NextPart_000_0A31_01D6D7B2.4C5D6E70", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 12, 21, 9, 31, 17, 0, jst),
+			from:    [2]string{"鈴木 一郎", "office@hijacked-sender.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "RE: 会議資料の件",
+			charset: csISO2022,
+			msgID:   "20201221093117.C4A7E1@hijacked-sender.example",
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "お世話になっております。\n\n" +
+			"先日の会議資料を添付いたします。\n" +
+			"ご確認のほどよろしくお願いいたします。\n\n" +
+			"> 会議資料をお送りいただけますでしょうか。\n",
+		boundary: "----=_NextPart_000_0A31_01D6D7B2.4C5D6E70",
+		files:    []file{{"会議資料_1221.doc", ctDoc, csISO2022, doc}},
+	}.bytes()
 }
 
 // wmiDocumentOpen is ThisDocument of emotet-doc-wmi: the 2019 waves' WMI
@@ -149,40 +142,33 @@ func emotetDocWMI() ([]byte, error) {
 			{Name: "ThisDocument", Kind: ovba.Document, Base: ovba.BaseWordDocument, Code: wmiDocumentOpen()},
 		},
 	}
-	doc, err := office.Doc(p, office.DocOptions{
-		Paragraphs: enableContentText,
-		CodePage:   932,
-		LID:        0x0411,
-		Meta:       office.Meta{Author: "user", LastAuthor: "user", Created: when, Saved: when},
-	})
+	doc, err := lureDoc(p, when)
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "障害者福祉サービス事業所 ご担当者さま\n\n"+
-		"いつもお世話になっております。\n"+
-		"新型コロナウイルスによる感染症の発生について、注意喚起の通知を添付いたします。\n"+
-		"ご確認のうえ、感染予防の対策をお願いいたします。\n\n"+
-		"保健福祉局 障害保健福祉推進室\n"+
-		"〒000-0000 (住所は省略)\n"+
-		"TEL 000-000-0000 / FAX 000-000-0000\n")
-	if err != nil {
-		return nil, err
-	}
-	// The name is UTF-8: a name this long needs RFC 2231 continuations, and
-	// split ISO-2022-JP continuations are decoded wrongly by the engine
-	// (see the report; not what this sample is about).
-	att, err := attachment("20200129_新型コロナウイルス通知.doc", ctDoc, csUTF8, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 1, 29, 8, 47, 2, 0, jst),
-		from:    [2]string{"障害保健福祉推進室", "suishin@welfare-notice.example"},
-		to:      [2]string{"", "soumu@corp.example"},
-		subject: "新型コロナウイルスにかかる注意喚起",
-		charset: csISO2022,
-		msgID:   "20200129084702.3B8D@welfare-notice.example",
-	}, mixed("----=_NextPart_000_0011_01D5D6A1.9E2F3A40", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 1, 29, 8, 47, 2, 0, jst),
+			from:    [2]string{"障害保健福祉推進室", "suishin@welfare-notice.example"},
+			to:      [2]string{"", "soumu@corp.example"},
+			subject: "新型コロナウイルスにかかる注意喚起",
+			charset: csISO2022,
+			msgID:   "20200129084702.3B8D@welfare-notice.example",
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "障害者福祉サービス事業所 ご担当者さま\n\n" +
+			"いつもお世話になっております。\n" +
+			"新型コロナウイルスによる感染症の発生について、注意喚起の通知を添付いたします。\n" +
+			"ご確認のうえ、感染予防の対策をお願いいたします。\n\n" +
+			"保健福祉局 障害保健福祉推進室\n" +
+			"〒000-0000 (住所は省略)\n" +
+			"TEL 000-000-0000 / FAX 000-000-0000\n",
+		boundary: "----=_NextPart_000_0011_01D5D6A1.9E2F3A40",
+		// The name is UTF-8: a name this long needs RFC 2231 continuations,
+		// and split ISO-2022-JP continuations are decoded wrongly by the
+		// engine (see the report; not what this sample is about).
+		files: []file{{"20200129_新型コロナウイルス通知.doc", ctDoc, csUTF8, doc}},
+	}.bytes()
 }
 
 func emotetPaymentDoc() ([]byte, error) {
@@ -190,24 +176,22 @@ func emotetPaymentDoc() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hello,\n\n"+
-		"Please find attached the payment confirmation for your records.\n"+
-		"If the document does not display correctly, click Enable Content.\n\n"+
-		"Regards,\nDavid Clark\nAccounts Payable\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("PAYMENT 225EWF.doc", ctDoc, csUTF8, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 8, 23, 9, 17, 40, 0, est),
-		from:    [2]string{"David Clark", "d.clark@ap-remittance.example"},
-		to:      [2]string{"", "billing@corp.example"},
-		subject: "Payment Confirmation",
-		msgID:   "20170823091740.225EWF@ap-remittance.example",
-	}, mixed("=_emotet_payment_0701", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 8, 23, 9, 17, 40, 0, est),
+			from:    [2]string{"David Clark", "d.clark@ap-remittance.example"},
+			to:      [2]string{"", "billing@corp.example"},
+			subject: "Payment Confirmation",
+			msgID:   "20170823091740.225EWF@ap-remittance.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hello,\n\n" +
+			"Please find attached the payment confirmation for your records.\n" +
+			"If the document does not display correctly, click Enable Content.\n\n" +
+			"Regards,\nDavid Clark\nAccounts Payable\n",
+		boundary: "=_emotet_payment_0701",
+		files:    []file{{"PAYMENT 225EWF.doc", ctDoc, csUTF8, doc}},
+	}.bytes()
 }
 
 // --- §5 IQY --------------------------------------------------------------------
@@ -225,23 +209,21 @@ const iqyResponse = `<html xmlns:o="urn:schemas-microsoft-com:office:office" xml
 `
 
 func iqyDDEResponse() ([]byte, error) {
-	body, err := text(csISO2022, cte7bit, "XLS版をお送りします。ご確認ください。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("q.xls", ctXls, csUTF8, toCRLF([]byte(iqyResponse)))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 6, 11, 2, 36, 0, jst),
-		from:    [2]string{"吉田 さくら", "yoshida.sakura@kt-mailer.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "写真添付",
-		charset: csISO2022,
-		msgID:   "20180806110236.7E21A0C5D6@kt-mailer.example",
-		extra:   []field{{name: "X-Mailer", value: "Microsoft Outlook 16.0"}},
-	}, mixed("------------_5B67AF14_0002", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 6, 11, 2, 36, 0, jst),
+			from:    [2]string{"吉田 さくら", "yoshida.sakura@kt-mailer.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "写真添付",
+			charset: csISO2022,
+			msgID:   "20180806110236.7E21A0C5D6@kt-mailer.example",
+			extra:   []field{{name: "X-Mailer", value: "Microsoft Outlook 16.0"}},
+		},
+		charset: csISO2022, cte: cte7bit,
+		body:     "XLS版をお送りします。ご確認ください。\n",
+		boundary: "------------_5B67AF14_0002",
+		files:    []file{{"q.xls", ctXls, csUTF8, toCRLF([]byte(iqyResponse))}},
+	}.bytes()
 }
 
 // --- §8 jRAT -------------------------------------------------------------------
@@ -274,24 +256,22 @@ func jratConfigJar() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Dear Sir/Madam,\n\n"+
-		"Please find attached the SWIFT copy (MT103) of the transfer made to your account today.\n"+
-		"Kindly confirm receipt of the funds.\n\n"+
-		"Regards,\nInternational Payments Desk\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("SWIFT_Copy_MT103.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 7, 14, 8, 9, 12, 0, cet),
-		from:    [2]string{"International Payments", "payments@swift-transfer-notice.example"},
-		to:      [2]string{"", "accounts@corp.example"},
-		subject: "SWIFT transfer copy MT103 - payment released",
-		msgID:   "20170714080912.MT103.payments@swift-transfer-notice.example",
-	}, mixed("=_jrat_0801", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 7, 14, 8, 9, 12, 0, cet),
+			from:    [2]string{"International Payments", "payments@swift-transfer-notice.example"},
+			to:      [2]string{"", "accounts@corp.example"},
+			subject: "SWIFT transfer copy MT103 - payment released",
+			msgID:   "20170714080912.MT103.payments@swift-transfer-notice.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Dear Sir/Madam,\n\n" +
+			"Please find attached the SWIFT copy (MT103) of the transfer made to your account today.\n" +
+			"Kindly confirm receipt of the funds.\n\n" +
+			"Regards,\nInternational Payments Desk\n",
+		boundary: "=_jrat_0801",
+		files:    []file{{"SWIFT_Copy_MT103.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 // --- §12 AutoIt ----------------------------------------------------------------
@@ -318,25 +298,23 @@ func agentTeslaAutoIt() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csUTF8, cteQP, "Dear Sir/Madam,\n\n"+
-		"Following our previous mail, please find the revised purchase order PO_20200716 attached.\n"+
-		"Kindly confirm price and delivery date.\n\n"+
-		"注文書を再送いたします。ご確認をお願いいたします。\n\n"+
-		"Best regards,\nPurchasing Department\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("PO_20200716.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 16, 10, 6, 3, 0, jst),
-		from:    [2]string{"Purchasing Department", "purchasing@global-trade-supply.example"},
-		to:      [2]string{"", "marketing@corp.example"},
-		subject: "RE: Purchase Order #4472 / 注文書",
-		msgID:   "20200716100603.4472.purchasing@global-trade-supply.example",
-	}, mixed("=_agenttesla_1201", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 16, 10, 6, 3, 0, jst),
+			from:    [2]string{"Purchasing Department", "purchasing@global-trade-supply.example"},
+			to:      [2]string{"", "marketing@corp.example"},
+			subject: "RE: Purchase Order #4472 / 注文書",
+			msgID:   "20200716100603.4472.purchasing@global-trade-supply.example",
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Dear Sir/Madam,\n\n" +
+			"Following our previous mail, please find the revised purchase order PO_20200716 attached.\n" +
+			"Kindly confirm price and delivery date.\n\n" +
+			"注文書を再送いたします。ご確認をお願いいたします。\n\n" +
+			"Best regards,\nPurchasing Department\n",
+		boundary: "=_agenttesla_1201",
+		files:    []file{{"PO_20200716.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 // --- §6 PyLocky ----------------------------------------------------------------
@@ -393,24 +371,22 @@ func pylockyZipExe() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csUTF8, cteQP, "Bonjour,\n\n"+
-		"Veuillez trouver ci-joint la facture n° 2018-08 restée impayée.\n"+
-		"Merci d'ouvrir le fichier joint et de procéder au règlement sous 48 heures.\n\n"+
-		"Cordialement,\nService Comptabilité\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("facture_2018.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 22, 8, 3, 51, 0, cet),
-		from:    [2]string{"Service Comptabilité", "comptabilite@factures-en-ligne.example"},
-		to:      [2]string{"", "contact@corp.example"},
-		subject: "Facture impayée 2018-08 - relance",
-		msgID:   "20180822080351.2018-08-r@factures-en-ligne.example",
-	}, mixed("=_pylocky_0601", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 22, 8, 3, 51, 0, cet),
+			from:    [2]string{"Service Comptabilité", "comptabilite@factures-en-ligne.example"},
+			to:      [2]string{"", "contact@corp.example"},
+			subject: "Facture impayée 2018-08 - relance",
+			msgID:   "20180822080351.2018-08-r@factures-en-ligne.example",
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Bonjour,\n\n" +
+			"Veuillez trouver ci-joint la facture n° 2018-08 restée impayée.\n" +
+			"Merci d'ouvrir le fichier joint et de procéder au règlement sous 48 heures.\n\n" +
+			"Cordialement,\nService Comptabilité\n",
+		boundary: "=_pylocky_0601",
+		files:    []file{{"facture_2018.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }
 
 // --- §14 Netwalker -------------------------------------------------------------
@@ -442,26 +418,22 @@ Write-Output '` + Marker + `'
 `
 
 func netwalkerPS1() ([]byte, error) {
-	body, err := text(csASCII, cte7bit, "Dear all,\n\n"+
-		"IT has prepared a script that checks your PC for the coronavirus (COVID-19) remote-work setup.\n"+
-		"Right-click the attached file and choose Run with PowerShell.\n\n"+
-		"IT Service Desk\n")
-	if err != nil {
-		return nil, err
-	}
-	att := &entity{
-		ctype:       "application/octet-stream; name=CORONAVIRUS_COVID-19.ps1",
-		cte:         cteBase64,
-		disposition: "attachment; filename=CORONAVIRUS_COVID-19.ps1",
-		body:        toCRLF([]byte(reflectivePS1)),
-	}
-	return message(hdr{
-		date:    time.Date(2020, 3, 24, 14, 20, 9, 0, time.UTC),
-		from:    [2]string{"IT Service Desk", "servicedesk@covid19-it-support.example"},
-		to:      [2]string{"", "staff@corp.example"},
-		subject: "COVID-19 remote work check",
-		msgID:   "20200324142009.ps1.servicedesk@covid19-it-support.example",
-	}, mixed("=_netwalker_1401", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 3, 24, 14, 20, 9, 0, time.UTC),
+			from:    [2]string{"IT Service Desk", "servicedesk@covid19-it-support.example"},
+			to:      [2]string{"", "staff@corp.example"},
+			subject: "COVID-19 remote work check",
+			msgID:   "20200324142009.ps1.servicedesk@covid19-it-support.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Dear all,\n\n" +
+			"IT has prepared a script that checks your PC for the coronavirus (COVID-19) remote-work setup.\n" +
+			"Right-click the attached file and choose Run with PowerShell.\n\n" +
+			"IT Service Desk\n",
+		boundary: "=_netwalker_1401",
+		files:    []file{{"CORONAVIRUS_COVID-19.ps1", "application/octet-stream", csUTF8, toCRLF([]byte(reflectivePS1))}},
+	}.bytes()
 }
 
 // regressPS1 is the catalogue's §14 regress.ps1: the signature text stays
@@ -478,28 +450,24 @@ Write-Output ('` + Marker + ` ' + $b.Length + ' bytes, ' + $signature.Length + '
 `
 
 func netwalkerRegressPS1() ([]byte, error) {
-	body, err := text(csASCII, cte7bit, "Hi SOC team,\n\n"+
-		"As agreed, attached is regress.ps1 for this month's endpoint-protection regression run.\n"+
-		"It only builds a zero buffer, XORs it and prints its size; the P/Invoke text is a\n"+
-		"here-string used as test data and is never compiled.\n\n"+
-		"Regards,\nNaoki Ito\nSecurity Engineering\n")
-	if err != nil {
-		return nil, err
-	}
-	att := &entity{
-		ctype:       "application/octet-stream; name=regress.ps1",
-		cte:         cteBase64,
-		disposition: "attachment; filename=regress.ps1",
-		body:        toCRLF([]byte(regressPS1)),
-	}
-	return message(hdr{
-		date:    time.Date(2020, 9, 1, 16, 12, 0, 0, jst),
-		from:    [2]string{"Naoki Ito", "n.ito@corp.example"},
-		to:      [2]string{"", "soc@corp.example"},
-		subject: "regress.ps1 for the monthly EDR regression run",
-		msgID:   "20200901161200.regress.n.ito@corp.example",
-		trace:   corpTrace(),
-	}, mixed("=_regress_1402", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 9, 1, 16, 12, 0, 0, jst),
+			from:    [2]string{"Naoki Ito", "n.ito@corp.example"},
+			to:      [2]string{"", "soc@corp.example"},
+			subject: "regress.ps1 for the monthly EDR regression run",
+			msgID:   "20200901161200.regress.n.ito@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hi SOC team,\n\n" +
+			"As agreed, attached is regress.ps1 for this month's endpoint-protection regression run.\n" +
+			"It only builds a zero buffer, XORs it and prints its size; the P/Invoke text is a\n" +
+			"here-string used as test data and is never compiled.\n\n" +
+			"Regards,\nNaoki Ito\nSecurity Engineering\n",
+		boundary: "=_regress_1402",
+		files:    []file{{"regress.ps1", "application/octet-stream", csUTF8, toCRLF([]byte(regressPS1))}},
+	}.bytes()
 }
 
 // --- RTF Equation Editor -----------------------------------------------------
@@ -513,149 +481,138 @@ func rtfEquation() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n注文書を添付いたします。\nご確認のほどよろしくお願いいたします。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("注文書_0612.doc", ctDoc, csISO2022, rtf)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 6, 12, 9, 40, 18, 0, jst),
-		from:    [2]string{"購買部 井上", "inoue@chumon-center.example"},
-		to:      [2]string{"", "eigyo@corp.example"},
-		subject: "注文書の送付",
-		charset: csISO2022,
-		msgID:   "20180612094018.EQ03@chumon-center.example",
-	}, mixed("=_rtfeq_1501", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 6, 12, 9, 40, 18, 0, jst),
+			from:    [2]string{"購買部 井上", "inoue@chumon-center.example"},
+			to:      [2]string{"", "eigyo@corp.example"},
+			subject: "注文書の送付",
+			charset: csISO2022,
+			msgID:   "20180612094018.EQ03@chumon-center.example",
+		},
+		charset: csISO2022, cte: cte7bit,
+		body:     "お世話になっております。\n\n注文書を添付いたします。\nご確認のほどよろしくお願いいたします。\n",
+		boundary: "=_rtfeq_1501",
+		files:    []file{{"注文書_0612.doc", ctDoc, csISO2022, rtf}},
+	}.bytes()
 }
 
 // --- negatives ---------------------------------------------------------------
 
-// passTrace is the Authentication-Results of a sender whose domain passes.
-func passTrace(domain string) []field {
-	return []field{authResults("spf=pass smtp.mailfrom=" + domain + "; dkim=pass header.d=" + domain + "; dmarc=pass header.from=" + domain)}
-}
-
 func pylockyPortalFR() ([]byte, error) {
-	body, err := text(csUTF8, cteQP, "Bonjour,\n\n"+
-		"Votre facture du mois d'août 2018 (n° 2018-08) est disponible dans votre espace client.\n"+
-		"Montant : 1 248,00 EUR, prélevé le 5 septembre 2018.\n\n"+
-		"Consulter la facture : https://espace-client.energie-sud.example/factures/2018-08\n\n"+
-		"Ceci est un message automatique, merci de ne pas y répondre.\n"+
-		"Énergie Sud - Service Client\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 8, 28, 6, 0, 0, 0, cet),
-		from:    [2]string{"Énergie Sud", "factures@energie-sud.example"},
-		to:      [2]string{"", "contact@corp.example"},
-		subject: "Votre facture 2018-08 est disponible",
-		msgID:   "20180828060000.2018-08.factures@energie-sud.example",
-		trace:   passTrace("energie-sud.example"),
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 8, 28, 6, 0, 0, 0, cet),
+			from:    [2]string{"Énergie Sud", "factures@energie-sud.example"},
+			to:      [2]string{"", "contact@corp.example"},
+			subject: "Votre facture 2018-08 est disponible",
+			msgID:   "20180828060000.2018-08.factures@energie-sud.example",
+			trace:   passTrace("energie-sud.example"),
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Bonjour,\n\n" +
+			"Votre facture du mois d'août 2018 (n° 2018-08) est disponible dans votre espace client.\n" +
+			"Montant : 1 248,00 EUR, prélevé le 5 septembre 2018.\n\n" +
+			"Consulter la facture : https://espace-client.energie-sud.example/factures/2018-08\n\n" +
+			"Ceci est un message automatique, merci de ne pas y répondre.\n" +
+			"Énergie Sud - Service Client\n",
+	}.bytes()
 }
 
 func karaageAuNewsletter() ([]byte, error) {
-	body, err := text(csISO2022, cte7bit, "auをご利用いただきありがとうございます。\n\n"+
-		"■夏のキャンペーンのお知らせ\n"+
-		"期間中に対象の料金プランへお申し込みいただいた方に、\n"+
-		"Pontaポイントをプレゼントいたします。\n"+
-		"詳しくはキャンペーンページをご覧ください。\n"+
-		"https://www.au-news.example/campaign/summer2019/\n\n"+
-		"■ご利用料金のご確認\n"+
-		"https://www.au-news.example/support/bill/\n\n"+
-		"本メールは送信専用です。配信停止はこちら：https://www.au-news.example/mail/stop/\n\n"+
-		"KDDI株式会社 au お客さまセンター\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2019, 6, 14, 12, 0, 0, 0, jst),
-		from:    [2]string{"au お客さまセンター", "info@au.com"},
-		to:      [2]string{"", "user01@corp.example"},
-		subject: "【au】夏のキャンペーンのお知らせ",
-		charset: csISO2022,
-		msgID:   "20190614120000.summer2019@au.com",
-		trace:   passTrace("au.com"),
-		extra:   []field{{name: "List-Unsubscribe", value: "<https://www.au-news.example/mail/stop/>"}},
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2019, 6, 14, 12, 0, 0, 0, jst),
+			from:    [2]string{"au お客さまセンター", "info@au.com"},
+			to:      [2]string{"", "user01@corp.example"},
+			subject: "【au】夏のキャンペーンのお知らせ",
+			charset: csISO2022,
+			msgID:   "20190614120000.summer2019@au.com",
+			trace:   passTrace("au.com"),
+			extra:   []field{{name: "List-Unsubscribe", value: "<https://www.au-news.example/mail/stop/>"}},
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "auをご利用いただきありがとうございます。\n\n" +
+			"■夏のキャンペーンのお知らせ\n" +
+			"期間中に対象の料金プランへお申し込みいただいた方に、\n" +
+			"Pontaポイントをプレゼントいたします。\n" +
+			"詳しくはキャンペーンページをご覧ください。\n" +
+			"https://www.au-news.example/campaign/summer2019/\n\n" +
+			"■ご利用料金のご確認\n" +
+			"https://www.au-news.example/support/bill/\n\n" +
+			"本メールは送信専用です。配信停止はこちら：https://www.au-news.example/mail/stop/\n\n" +
+			"KDDI株式会社 au お客さまセンター\n",
+	}.bytes()
 }
 
 func fifaClubNewsletter() ([]byte, error) {
-	body, err := text(csUTF8, cteQP, "Dear members,\n\n"+
-		"The 2018 FIFA World Cup starts on 14 June. We will show the group-stage matches\n"+
-		"on the big screen in the clubhouse; the schedule is attached as a PDF.\n"+
-		"Youth training moves to Saturday mornings during the tournament.\n\n"+
-		"See you at the club,\nThe Riverside FC committee\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("World_Cup_2018_Viewing_Schedule.pdf", "application/pdf", csUTF8,
-		minimalPDF("World Cup 2018 viewing schedule", "Riverside FC - World Cup 2018 viewing schedule (TRIAGE-REGRESSION)"))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2018, 6, 8, 18, 30, 0, 0, bst),
-		from:    [2]string{"Riverside FC", "newsletter@riverside-fc.example"},
-		to:      [2]string{"", "members@corp.example"},
-		subject: "Club newsletter June 2018: World Cup viewing in the clubhouse",
-		msgID:   "20180608183000.june@riverside-fc.example",
-		trace:   passTrace("riverside-fc.example"),
-		extra:   []field{{name: "List-Id", value: "<newsletter.riverside-fc.example>"}},
-	}, mixed("=_fifa_club_1001", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2018, 6, 8, 18, 30, 0, 0, bst),
+			from:    [2]string{"Riverside FC", "newsletter@riverside-fc.example"},
+			to:      [2]string{"", "members@corp.example"},
+			subject: "Club newsletter June 2018: World Cup viewing in the clubhouse",
+			msgID:   "20180608183000.june@riverside-fc.example",
+			trace:   passTrace("riverside-fc.example"),
+			extra:   []field{{name: "List-Id", value: "<newsletter.riverside-fc.example>"}},
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Dear members,\n\n" +
+			"The 2018 FIFA World Cup starts on 14 June. We will show the group-stage matches\n" +
+			"on the big screen in the clubhouse; the schedule is attached as a PDF.\n" +
+			"Youth training moves to Saturday mornings during the tournament.\n\n" +
+			"See you at the club,\nThe Riverside FC committee\n",
+		boundary: "=_fifa_club_1001",
+		files: []file{{"World_Cup_2018_Viewing_Schedule.pdf", "application/pdf", csUTF8,
+			minimalPDF("World Cup 2018 viewing schedule", "Riverside FC - World Cup 2018 viewing schedule (TRIAGE-REGRESSION)")}},
+	}.bytes()
 }
 
 func becInternalSchedule() ([]byte, error) {
-	body, err := text(csISO2022, cte7bit, "各位\n\n"+
-		"経理部の中村です。\n"+
-		"今月の取引先への振込は、通常どおり25日に実行します。\n"+
-		"支払依頼書は20日までに経費精算システムで申請してください。\n"+
-		"振込先の変更がある場合は、取引先からの正式な書面を添えて経理部までご相談ください。\n\n"+
-		"経理部 中村\n\n"+
-		"> 今月の振込日程を教えてください。\n"+
-		"> 営業部 高橋\n")
-	if err != nil {
-		return nil, err
-	}
 	parent := "<20200915101500.7F3A@corp.example>"
-	return message(hdr{
-		date:    time.Date(2020, 9, 15, 11, 2, 0, 0, jst),
-		from:    [2]string{"経理部 中村", "keiri@corp.example"},
-		to:      [2]string{"", "staff@corp.example"},
-		replyTo: [2]string{"経理部", "keiri@corp.example"},
-		subject: "RE: 今月の振込スケジュールについて",
-		charset: csISO2022,
-		msgID:   "20200915110200.8A1B@corp.example",
-		trace:   corpTrace(),
-		extra:   []field{{name: "In-Reply-To", value: parent}, {name: "References", value: parent}},
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 9, 15, 11, 2, 0, 0, jst),
+			from:    [2]string{"経理部 中村", "keiri@corp.example"},
+			to:      [2]string{"", "staff@corp.example"},
+			replyTo: [2]string{"経理部", "keiri@corp.example"},
+			subject: "RE: 今月の振込スケジュールについて",
+			charset: csISO2022,
+			msgID:   "20200915110200.8A1B@corp.example",
+			trace:   corpTrace(),
+			extra:   []field{{name: "In-Reply-To", value: parent}, {name: "References", value: parent}},
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "各位\n\n" +
+			"経理部の中村です。\n" +
+			"今月の取引先への振込は、通常どおり25日に実行します。\n" +
+			"支払依頼書は20日までに経費精算システムで申請してください。\n" +
+			"振込先の変更がある場合は、取引先からの正式な書面を添えて経理部までご相談ください。\n\n" +
+			"経理部 中村\n\n" +
+			"> 今月の振込日程を教えてください。\n" +
+			"> 営業部 高橋\n",
+	}.bytes()
 }
 
 func agentTeslaPOPDF() ([]byte, error) {
-	body, err := text(csASCII, cte7bit, "Dear Tanaka-san,\n\n"+
-		"Please find attached our purchase order #4471 for 200 units of part A-1120,\n"+
-		"as quoted on 10 July. Delivery to our Osaka warehouse by 31 July.\n\n"+
-		"Best regards,\nMaria Lopez\nProcurement, Northwind Components\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("PO_4471.pdf", "application/pdf", csUTF8,
-		minimalPDF("Purchase Order 4471", "Purchase Order #4471 - 200 x A-1120 (TRIAGE-REGRESSION)"))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 14, 16, 40, 0, 0, jst),
-		from:    [2]string{"Maria Lopez", "m.lopez@northwind-components.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "Purchase Order #4471",
-		msgID:   "20200714164000.4471.m.lopez@northwind-components.example",
-		trace:   passTrace("northwind-components.example"),
-	}, mixed("=_po_pdf_1202", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 14, 16, 40, 0, 0, jst),
+			from:    [2]string{"Maria Lopez", "m.lopez@northwind-components.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "Purchase Order #4471",
+			msgID:   "20200714164000.4471.m.lopez@northwind-components.example",
+			trace:   passTrace("northwind-components.example"),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Dear Tanaka-san,\n\n" +
+			"Please find attached our purchase order #4471 for 200 units of part A-1120,\n" +
+			"as quoted on 10 July. Delivery to our Osaka warehouse by 31 July.\n\n" +
+			"Best regards,\nMaria Lopez\nProcurement, Northwind Components\n",
+		boundary: "=_po_pdf_1202",
+		files: []file{{"PO_4471.pdf", "application/pdf", csUTF8,
+			minimalPDF("Purchase Order 4471", "Purchase Order #4471 - 200 x A-1120 (TRIAGE-REGRESSION)")}},
+	}.bytes()
 }
 
 func lnkNetworkFolder() ([]byte, error) {
@@ -679,25 +636,23 @@ func lnkNetworkFolder() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "各位\n\n"+
-		"情報システム部です。\n"+
-		"月次レポートの保存先を共有フォルダに移しました。\n"+
-		"添付のショートカットをデスクトップに置くと、\\\\fileserver.corp.example\\share\\Reports が開きます。\n\n"+
-		"情報システム部 山口\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Reports.zip", "application/zip", csUTF8, z)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 4, 6, 10, 40, 0, 0, jst),
-		from:    [2]string{"情報システム部 山口", "yamaguchi@corp.example"},
-		to:      [2]string{"", "staff@corp.example"},
-		subject: "月次レポートの共有フォルダ",
-		charset: csISO2022,
-		msgID:   "20200406104000.lnk.yamaguchi@corp.example",
-		trace:   corpTrace(),
-	}, mixed("=_lnk_share_1502", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 4, 6, 10, 40, 0, 0, jst),
+			from:    [2]string{"情報システム部 山口", "yamaguchi@corp.example"},
+			to:      [2]string{"", "staff@corp.example"},
+			subject: "月次レポートの共有フォルダ",
+			charset: csISO2022,
+			msgID:   "20200406104000.lnk.yamaguchi@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "各位\n\n" +
+			"情報システム部です。\n" +
+			"月次レポートの保存先を共有フォルダに移しました。\n" +
+			"添付のショートカットをデスクトップに置くと、\\\\fileserver.corp.example\\share\\Reports が開きます。\n\n" +
+			"情報システム部 山口\n",
+		boundary: "=_lnk_share_1502",
+		files:    []file{{"Reports.zip", "application/zip", csUTF8, z}},
+	}.bytes()
 }

@@ -81,9 +81,7 @@ const (
 
 // emotetCommand is the command the §1 macros assemble; the base64 decodes
 // (UTF-16LE) to Write-Output 'TRIAGE-REGRESSION'.
-func emotetCommand() string {
-	return "powershell -enc " + psEncodedCommand("Write-Output '"+Marker+"'")
-}
+func emotetCommand() string { return "powershell -enc " + helloCommand() }
 
 // chrConcat spells s as Chr(n) & Chr(n) & … .
 func chrConcat(s string) string {
@@ -108,7 +106,6 @@ func emotetModule(comment string, fromForm bool) string {
 			"    MsgBox c, vbInformation, \"" + Marker + "\"\n" +
 			"End Sub\n\n")
 	} else {
-		b64 := strings.TrimPrefix(emotetCommand(), "powershell -enc ")
 		sb.WriteString("Private Function Hx2() As String\n" +
 			"    Dim p As String\n" +
 			"    p = " + chrConcat("powershell -enc ") + "\n" +
@@ -116,7 +113,7 @@ func emotetModule(comment string, fromForm bool) string {
 			"End Function\n\n" +
 			"Public Sub Kx7Run()\n" +
 			"    Dim c As String\n" +
-			"    c = Hx2() & \"" + b64 + "\"\n" +
+			"    c = Hx2() & \"" + helloCommand() + "\"\n" +
 			"    MsgBox c, vbInformation, \"" + Marker + "\"\n" +
 			"End Sub\n\n")
 	}
@@ -187,38 +184,42 @@ var enableContentText = []string{
 	"内容を表示するには、上部の「編集を有効にする」をクリックし、次に「コンテンツの有効化」をクリックしてください。",
 }
 
-func emotetDoc(fromForm, locked bool) ([]byte, error) {
-	return office.Doc(emotetProject(fromForm, locked), office.DocOptions{
+// lureDoc is a Japanese Word 97 document showing enableContentText with
+// the VBA project p, created and saved at when by "user".
+func lureDoc(p *ovba.Project, when time.Time) ([]byte, error) {
+	return office.Doc(p, office.DocOptions{
 		Paragraphs: enableContentText,
 		CodePage:   932,
 		LID:        0x0411,
-		Meta:       office.Meta{Author: "user", LastAuthor: "user", Created: emotetDocTime(), Saved: emotetDocTime()},
+		Meta:       office.Meta{Author: "user", LastAuthor: "user", Created: when, Saved: when},
 	})
+}
+
+func emotetDoc(fromForm, locked bool) ([]byte, error) {
+	return lureDoc(emotetProject(fromForm, locked), emotetDocTime())
 }
 
 // --- §1 Emotet -------------------------------------------------------------
 
 // emotetJPMessage wraps a lure document in the §1 mail.
 func emotetJPMessage(date time.Time, msgID, boundary, name, ctype string, doc []byte) ([]byte, error) {
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n"+
-		"請求書を添付いたします。\n"+
-		"コンテンツの有効化をクリックしてください\n\n"+
-		"山田\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment(name, ctype, csISO2022, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    date,
-		from:    [2]string{"山田 太郎", "taro@free-mail.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "RE: 請求書の件",
-		charset: csISO2022,
-		msgID:   msgID,
-	}, mixed(boundary, body, att))
+	return email{
+		header: hdr{
+			date:    date,
+			from:    [2]string{"山田 太郎", "taro@free-mail.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "RE: 請求書の件",
+			charset: csISO2022,
+			msgID:   msgID,
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "お世話になっております。\n\n" +
+			"請求書を添付いたします。\n" +
+			"コンテンツの有効化をクリックしてください\n\n" +
+			"山田\n",
+		boundary: boundary,
+		files:    []file{{name, ctype, csISO2022, doc}},
+	}.bytes()
 }
 
 func emotetDocJP() ([]byte, error) {
@@ -286,33 +287,31 @@ func emotetDeRechnung() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csUTF8, cteQP, "Hallo,\n\n"+
-		"anbei die Rechnung wie besprochen.\n\n"+
-		"Mit freundlichen Grüßen\n"+
-		"Markus Weber\n\n"+
-		"-----Ursprüngliche Nachricht-----\n"+
-		"Von: Buchhaltung\n"+
-		"Gesendet: Freitag, 13. September 2019 10:12\n"+
-		"Betreff: Rechnung\n\n"+
-		"> Guten Tag Herr Weber,\n"+
-		">\n"+
-		"> bitte senden Sie uns die Rechnung für August.\n"+
-		">\n"+
-		"> Vielen Dank\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Rechnung_2019-09-16.doc", ctDoc, csUTF8, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2019, 9, 16, 11, 24, 38, 0, cet),
-		from:    [2]string{"Markus Weber", "m.weber@mail-anbieter.example"},
-		to:      [2]string{"", "buchhaltung@corp.example"},
-		subject: "AW: Rechnung",
-		msgID:   "20190916112438.6F1D@mail-anbieter.example",
-	}, mixed("----=_Part_41877_1543288.1568625878000", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2019, 9, 16, 11, 24, 38, 0, cet),
+			from:    [2]string{"Markus Weber", "m.weber@mail-anbieter.example"},
+			to:      [2]string{"", "buchhaltung@corp.example"},
+			subject: "AW: Rechnung",
+			msgID:   "20190916112438.6F1D@mail-anbieter.example",
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Hallo,\n\n" +
+			"anbei die Rechnung wie besprochen.\n\n" +
+			"Mit freundlichen Grüßen\n" +
+			"Markus Weber\n\n" +
+			"-----Ursprüngliche Nachricht-----\n" +
+			"Von: Buchhaltung\n" +
+			"Gesendet: Freitag, 13. September 2019 10:12\n" +
+			"Betreff: Rechnung\n\n" +
+			"> Guten Tag Herr Weber,\n" +
+			">\n" +
+			"> bitte senden Sie uns die Rechnung für August.\n" +
+			">\n" +
+			"> Vielen Dank\n",
+		boundary: "----=_Part_41877_1543288.1568625878000",
+		files:    []file{{"Rechnung_2019-09-16.doc", ctDoc, csUTF8, doc}},
+	}.bytes()
 }
 
 // --- §4 online video -------------------------------------------------------
@@ -326,25 +325,23 @@ func videoMessage(date time.Time, msgID, boundary string, from [2]string, trace 
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n"+
-		"新製品の紹介動画をWord文書に埋め込みました。\n"+
-		"添付ファイルを開いて再生してください。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("製品紹介.docx", ctDocx, csISO2022, docx)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    date,
-		from:    from,
-		to:      [2]string{"", "watanabe@corp.example"},
-		subject: "新製品のご紹介動画",
-		charset: csISO2022,
-		msgID:   msgID,
-		trace:   trace,
-	}, mixed(boundary, body, att))
+	return email{
+		header: hdr{
+			date:    date,
+			from:    from,
+			to:      [2]string{"", "watanabe@corp.example"},
+			subject: "新製品のご紹介動画",
+			charset: csISO2022,
+			msgID:   msgID,
+			trace:   trace,
+		},
+		charset: csISO2022, cte: cte7bit,
+		body: "お世話になっております。\n\n" +
+			"新製品の紹介動画をWord文書に埋め込みました。\n" +
+			"添付ファイルを開いて再生してください。\n",
+		boundary: boundary,
+		files:    []file{{"製品紹介.docx", ctDocx, csISO2022, docx}},
+	}.bytes()
 }
 
 const regressVideo = "http://example.invalid/regress/video.html"
@@ -370,7 +367,7 @@ func onlineVideoScript() ([]byte, error) {
 func onlineVideoYouTube() ([]byte, error) {
 	return videoMessage(time.Date(2018, 12, 12, 13, 5, 0, 0, jst), "20181212130500.3D4E@corp.example",
 		"=_video_0103", [2]string{"広報部 小林", "kobayashi@corp.example"},
-		[]field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")},
+		corpTrace(),
 		&office.OnlineVideo{
 			EmbeddedHTML: `<iframe width="640" height="360" src="https://www.youtube.com/embed/aqz-KE-bpKQ?feature=oembed" frameborder="0" allow="accelerometer; autoplay; encrypted-media; gyroscope; picture-in-picture" allowfullscreen=""></iframe>`,
 			LinkURL:      "https://www.youtube.com/watch?v=aqz-KE-bpKQ",
@@ -389,21 +386,19 @@ func remoteTemplateDocx() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hello,\n\nplease use the updated travel expense form attached.\n\nHR Department\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Travel_Expense_Form.docx", ctDocx, csUTF8, docx)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 6, 2, 10, 31, 7, 0, bst),
-		from:    [2]string{"HR Department", "hr@staff-portal.example"},
-		to:      [2]string{"", "staff@corp.example"},
-		subject: "Updated travel expense form",
-		msgID:   "20200602103107.5A6B@staff-portal.example",
-	}, mixed("=_template_0201", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 6, 2, 10, 31, 7, 0, bst),
+			from:    [2]string{"HR Department", "hr@staff-portal.example"},
+			to:      [2]string{"", "staff@corp.example"},
+			subject: "Updated travel expense form",
+			msgID:   "20200602103107.5A6B@staff-portal.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     "Hello,\n\nplease use the updated travel expense form attached.\n\nHR Department\n",
+		boundary: "=_template_0201",
+		files:    []file{{"Travel_Expense_Form.docx", ctDocx, csUTF8, docx}},
+	}.bytes()
 }
 
 func ddeDocx() ([]byte, error) {
@@ -417,21 +412,19 @@ func ddeDocx() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Dear customer,\n\nyour shipment documents are attached.\n\nLogistics team\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Shipment_Notice.docx", ctDocx, csUTF8, docx)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 10, 20, 9, 12, 44, 0, est),
-		from:    [2]string{"Logistics", "notice@freight-track.example"},
-		to:      [2]string{"", "orders@corp.example"},
-		subject: "Shipment notice 88213",
-		msgID:   "20171020091244.7C8D@freight-track.example",
-	}, mixed("=_dde_0301", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 10, 20, 9, 12, 44, 0, est),
+			from:    [2]string{"Logistics", "notice@freight-track.example"},
+			to:      [2]string{"", "orders@corp.example"},
+			subject: "Shipment notice 88213",
+			msgID:   "20171020091244.7C8D@freight-track.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     "Dear customer,\n\nyour shipment documents are attached.\n\nLogistics team\n",
+		boundary: "=_dde_0301",
+		files:    []file{{"Shipment_Notice.docx", ctDocx, csUTF8, docx}},
+	}.bytes()
 }
 
 // --- §15 embedded packages ---------------------------------------------------
@@ -453,22 +446,20 @@ func rtfPackage() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n支払い請求書をお送りいたします。\nご確認のほどよろしくお願いいたします。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("invoice_0417.doc", ctDoc, csISO2022, rtf)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 4, 17, 9, 5, 31, 0, jst),
-		from:    [2]string{"経理部 佐々木", "sasaki@seikyu-mail.example"},
-		to:      [2]string{"", "nakamura@corp.example"},
-		subject: "支払い請求書の送付",
-		charset: csISO2022,
-		msgID:   "20170417090531.8D9E@seikyu-mail.example",
-	}, mixed("=_rtfpkg_0401", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 4, 17, 9, 5, 31, 0, jst),
+			from:    [2]string{"経理部 佐々木", "sasaki@seikyu-mail.example"},
+			to:      [2]string{"", "nakamura@corp.example"},
+			subject: "支払い請求書の送付",
+			charset: csISO2022,
+			msgID:   "20170417090531.8D9E@seikyu-mail.example",
+		},
+		charset: csISO2022, cte: cte7bit,
+		body:     "お世話になっております。\n\n支払い請求書をお送りいたします。\nご確認のほどよろしくお願いいたします。\n",
+		boundary: "=_rtfpkg_0401",
+		files:    []file{{"invoice_0417.doc", ctDoc, csISO2022, rtf}},
+	}.bytes()
 }
 
 func lnkInDoc() ([]byte, error) {
@@ -492,22 +483,20 @@ func lnkInDoc() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csISO2022, cte7bit, "お世話になっております。\n\n支払い請求書を添付いたします。\n期日までにお支払いをお願いいたします。\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("支払い請求書.doc", ctDoc, csISO2022, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2017, 3, 21, 10, 33, 12, 0, jst),
-		from:    [2]string{"請求センター", "billing@shiharai-center.example"},
-		to:      [2]string{"", "kimura@corp.example"},
-		subject: "支払い請求書",
-		charset: csISO2022,
-		msgID:   "20170321103312.9EAF@shiharai-center.example",
-	}, mixed("=_lnkdoc_0402", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2017, 3, 21, 10, 33, 12, 0, jst),
+			from:    [2]string{"請求センター", "billing@shiharai-center.example"},
+			to:      [2]string{"", "kimura@corp.example"},
+			subject: "支払い請求書",
+			charset: csISO2022,
+			msgID:   "20170321103312.9EAF@shiharai-center.example",
+		},
+		charset: csISO2022, cte: cte7bit,
+		body:     "お世話になっております。\n\n支払い請求書を添付いたします。\n期日までにお支払いをお願いいたします。\n",
+		boundary: "=_lnkdoc_0402",
+		files:    []file{{"支払い請求書.doc", ctDoc, csISO2022, doc}},
+	}.bytes()
 }
 
 // --- §13 XLM -----------------------------------------------------------------
@@ -531,23 +520,21 @@ func xlmWorkbook() office.Workbook {
 }
 
 func xlmMessage(date time.Time, msgID, boundary, name, ctype string, data []byte) ([]byte, error) {
-	body, err := text(csUTF8, cteQP, "Gentile utente,\n\n"+
-		"in riferimento al periodo di crisi COVID-19, trasmettiamo in allegato la documentazione aggiornata.\n\n"+
-		"Ispettorato Nazionale del Lavoro\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment(name, ctype, csUTF8, data)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    date,
-		from:    [2]string{"Ispettorato Nazionale del Lavoro", "avvisi@inl-notifiche.example"},
-		to:      [2]string{"", "amministrazione@corp.example"},
-		subject: "Documentazione periodo di crisi COVID-19",
-		msgID:   msgID,
-	}, mixed(boundary, body, att))
+	return email{
+		header: hdr{
+			date:    date,
+			from:    [2]string{"Ispettorato Nazionale del Lavoro", "avvisi@inl-notifiche.example"},
+			to:      [2]string{"", "amministrazione@corp.example"},
+			subject: "Documentazione periodo di crisi COVID-19",
+			msgID:   msgID,
+		},
+		charset: csUTF8, cte: cteQP,
+		body: "Gentile utente,\n\n" +
+			"in riferimento al periodo di crisi COVID-19, trasmettiamo in allegato la documentazione aggiornata.\n\n" +
+			"Ispettorato Nazionale del Lavoro\n",
+		boundary: boundary,
+		files:    []file{{name, ctype, csUTF8, data}},
+	}.bytes()
 }
 
 func avaddonXLM() ([]byte, error) {
@@ -569,11 +556,6 @@ func xlmXls() ([]byte, error) {
 }
 
 // --- clean ---------------------------------------------------------------------
-
-// corpTrace is the Authentication-Results of internal mail.
-func corpTrace() []field {
-	return []field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")}
-}
 
 func macroTableDoc() ([]byte, error) {
 	p := &ovba.Project{
@@ -604,25 +586,23 @@ func macroTableDoc() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hi Tanaka-san,\n\n"+
-		"here is the sales summary template. The FormatTable macro only applies our table style;\n"+
-		"run it from Developer > Macros if you add rows.\n\n"+
-		"Kenji\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Sales_Summary_Template.doc", ctDoc, csUTF8, doc)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 2, 3, 15, 20, 0, 0, jst),
-		from:    [2]string{"Kenji Sato", "k.sato@corp.example"},
-		to:      [2]string{"", "tanaka@corp.example"},
-		subject: "Sales summary template",
-		msgID:   "20200203152000.C123@corp.example",
-		trace:   corpTrace(),
-	}, mixed("=_clean_0601", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 2, 3, 15, 20, 0, 0, jst),
+			from:    [2]string{"Kenji Sato", "k.sato@corp.example"},
+			to:      [2]string{"", "tanaka@corp.example"},
+			subject: "Sales summary template",
+			msgID:   "20200203152000.C123@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hi Tanaka-san,\n\n" +
+			"here is the sales summary template. The FormatTable macro only applies our table style;\n" +
+			"run it from Developer > Macros if you add rows.\n\n" +
+			"Kenji\n",
+		boundary: "=_clean_0601",
+		files:    []file{{"Sales_Summary_Template.doc", ctDoc, csUTF8, doc}},
+	}.bytes()
 }
 
 func docxPlain() ([]byte, error) {
@@ -642,22 +622,20 @@ func docxPlain() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hello all,\n\nattached are the minutes of today's project meeting.\n\nBest regards,\nHanako\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Meeting_Minutes_2020-07-09.docx", ctDocx, csUTF8, docx)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 9, 17, 45, 12, 0, jst),
-		from:    [2]string{"Hanako Tanaka", "tanaka@corp.example"},
-		to:      [2]string{"", "project-team@corp.example"},
-		subject: "Meeting minutes 9 July",
-		msgID:   "20200709174512.D234@corp.example",
-		trace:   corpTrace(),
-	}, mixed("=_clean_0602", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 9, 17, 45, 12, 0, jst),
+			from:    [2]string{"Hanako Tanaka", "tanaka@corp.example"},
+			to:      [2]string{"", "project-team@corp.example"},
+			subject: "Meeting minutes 9 July",
+			msgID:   "20200709174512.D234@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     "Hello all,\n\nattached are the minutes of today's project meeting.\n\nBest regards,\nHanako\n",
+		boundary: "=_clean_0602",
+		files:    []file{{"Meeting_Minutes_2020-07-09.docx", ctDocx, csUTF8, docx}},
+	}.bytes()
 }
 
 func xlsxReport() ([]byte, error) {
@@ -678,20 +656,18 @@ func xlsxReport() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Hi,\n\nthe Q1 sales report is attached.\n\nIchiro\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("Q1_Sales_Report.xlsx", ctXlsx, csUTF8, xlsx)
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2020, 7, 1, 11, 5, 0, 0, jst),
-		from:    [2]string{"Ichiro Suzuki", "suzuki@corp.example"},
-		to:      [2]string{"", "finance@corp.example"},
-		subject: "Q1 sales report",
-		msgID:   "20200701110500.E345@corp.example",
-		trace:   corpTrace(),
-	}, mixed("=_clean_0603", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2020, 7, 1, 11, 5, 0, 0, jst),
+			from:    [2]string{"Ichiro Suzuki", "suzuki@corp.example"},
+			to:      [2]string{"", "finance@corp.example"},
+			subject: "Q1 sales report",
+			msgID:   "20200701110500.E345@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body:     "Hi,\n\nthe Q1 sales report is attached.\n\nIchiro\n",
+		boundary: "=_clean_0603",
+		files:    []file{{"Q1_Sales_Report.xlsx", ctXlsx, csUTF8, xlsx}},
+	}.bytes()
 }

@@ -50,46 +50,44 @@ func uueZipJS() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := text(csASCII, cte7bit, "Dear Sir,\n\n"+
-		"Kindly find attached our new purchase order PO_4471 and send us your proforma invoice.\n\n"+
-		"Best regards,\nProcurement Dept.\n")
-	if err != nil {
-		return nil, err
-	}
-	att, err := attachment("PO_4471.uue", "application/octet-stream", csUTF8, toCRLF([]byte(uuencode("PO_4471.zip", z))))
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2021, 3, 9, 8, 20, 41, 0, time.UTC),
-		from:    [2]string{"Procurement Dept.", "procurement@tradeco-supply.example"},
-		to:      [2]string{"", "sales@corp.example"},
-		subject: "New Purchase Order PO_4471",
-		msgID:   "20210309082041.4471.procurement@tradeco-supply.example",
-	}, mixed("=_uue_0031", body, att))
+	return email{
+		header: hdr{
+			date:    time.Date(2021, 3, 9, 8, 20, 41, 0, time.UTC),
+			from:    [2]string{"Procurement Dept.", "procurement@tradeco-supply.example"},
+			to:      [2]string{"", "sales@corp.example"},
+			subject: "New Purchase Order PO_4471",
+			msgID:   "20210309082041.4471.procurement@tradeco-supply.example",
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Dear Sir,\n\n" +
+			"Kindly find attached our new purchase order PO_4471 and send us your proforma invoice.\n\n" +
+			"Best regards,\nProcurement Dept.\n",
+		boundary: "=_uue_0031",
+		files:    []file{{"PO_4471.uue", "application/octet-stream", csUTF8, toCRLF([]byte(uuencode("PO_4471.zip", z)))}},
+	}.bytes()
 }
 
 func uueMention() ([]byte, error) {
 	readme := "Backup job notes\r\nRuns nightly at 02:00; logs in /var/log/backup.\r\n"
-	body, err := text(csASCII, cte7bit, "Hi team,\n\n"+
-		"Someone asked how the old batch host mails its reports. It still uses uuencode:\n"+
-		"the mail body gets a header line such as\n"+
-		"begin 644 report.txt\n"+
-		"followed by the encoded lines and a closing line reading end. Any mail client\n"+
-		"shows that as an attachment. The mode (644, the Unix permissions) comes right\n"+
-		"after the word begin. Here is the README it sends, as an example:\n\n"+
-		uuencode("README.txt", []byte(readme))+
-		"\nNothing to do on our side; just so you know what those mails are.\n\n"+
-		"Ichiro\n")
-	if err != nil {
-		return nil, err
-	}
-	return message(hdr{
-		date:    time.Date(2021, 3, 10, 10, 5, 0, 0, jst),
-		from:    [2]string{"Suzuki Ichiro", "i.suzuki@corp.example"},
-		to:      [2]string{"", "it-team@corp.example"},
-		subject: "How the batch host mails its reports",
-		msgID:   "20210310100500.uue.i.suzuki@corp.example",
-		trace:   []field{authResults("spf=pass smtp.mailfrom=corp.example; dkim=pass header.d=corp.example; dmarc=pass header.from=corp.example")},
-	}, body)
+	return email{
+		header: hdr{
+			date:    time.Date(2021, 3, 10, 10, 5, 0, 0, jst),
+			from:    [2]string{"Suzuki Ichiro", "i.suzuki@corp.example"},
+			to:      [2]string{"", "it-team@corp.example"},
+			subject: "How the batch host mails its reports",
+			msgID:   "20210310100500.uue.i.suzuki@corp.example",
+			trace:   corpTrace(),
+		},
+		charset: csASCII, cte: cte7bit,
+		body: "Hi team,\n\n" +
+			"Someone asked how the old batch host mails its reports. It still uses uuencode:\n" +
+			"the mail body gets a header line such as\n" +
+			"begin 644 report.txt\n" +
+			"followed by the encoded lines and a closing line reading end. Any mail client\n" +
+			"shows that as an attachment. The mode (644, the Unix permissions) comes right\n" +
+			"after the word begin. Here is the README it sends, as an example:\n\n" +
+			uuencode("README.txt", []byte(readme)) +
+			"\nNothing to do on our side; just so you know what those mails are.\n\n" +
+			"Ichiro\n",
+	}.bytes()
 }
