@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf16"
 
 	"triage/samples/gen/lnkw"
+	"triage/samples/gen/office/rtfread"
 )
 
 // These tests read the gap samples back with independent readers and
@@ -254,24 +254,15 @@ func TestRTFEquation(t *testing.T) {
 	if !strings.HasPrefix(s, `{\rtf1`) || !strings.Contains(s, `{\object\objemb`) || !strings.Contains(s, `{\*\objclass Equation.3}`) {
 		t.Fatal("no embedded Equation.3 object")
 	}
-	i := strings.Index(s, `{\*\objdata`)
-	j := strings.Index(s[i:], "}")
-	obj, err := hex.DecodeString(strings.Join(strings.Fields(s[i+len(`{\*\objdata`):i+j]), ""))
+	obj, err := rtfread.ReadObject(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	le := binary.LittleEndian
-	if le.Uint32(obj) != 0x0501 || le.Uint32(obj[4:]) != 2 {
-		t.Fatalf("OLE1 header % x", obj[:8])
+	if obj.Class != "Equation.3" {
+		t.Errorf("class %q", obj.Class)
 	}
-	n := int(le.Uint32(obj[8:]))
-	if class := string(obj[12 : 12+n-1]); class != "Equation.3" {
-		t.Errorf("class %q", class)
-	}
-	p := 12 + n + 8
-	size := int(le.Uint32(obj[p:]))
-	if native := obj[p+4 : p+4+size]; size != 28 || !bytes.Equal(native, make([]byte, 28)) {
-		t.Errorf("native data % x", native)
+	if !bytes.Equal(obj.Native, make([]byte, 28)) {
+		t.Errorf("native data % x", obj.Native)
 	}
 }
 

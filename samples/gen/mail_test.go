@@ -131,6 +131,9 @@ func TestEncodeTextISO2022Lines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n := strings.Count(string(b), "\x1b$B"); n != 2 {
+		t.Errorf("%d JIS X 0208 escapes in %q, want one a line", n, b)
+	}
 	for _, l := range strings.Split(string(b), "\r\n") {
 		// RFC 1468: every line ends in ASCII.
 		if strings.Contains(l, "\x1b$B") && !strings.HasSuffix(l, "\x1b(B") {

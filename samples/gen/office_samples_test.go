@@ -1,10 +1,8 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"io"
 	"mime"
@@ -15,7 +13,6 @@ import (
 	"strings"
 	"testing"
 	"triage/samples/gen/office/cfb/cfbread"
-	"unicode/utf16"
 
 	"golang.org/x/text/encoding/japanese"
 )
@@ -90,24 +87,12 @@ func cfbNames(t *testing.T, data []byte) map[string]int64 {
 	return names
 }
 
-func zipNames(t *testing.T, data []byte) map[string][]byte {
+// zipContents reads every member of a zip, keyed by name.
+func zipContents(t *testing.T, data []byte) map[string][]byte {
 	t.Helper()
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatalf("zip: %v", err)
-	}
 	parts := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		parts[f.Name] = b
+	for name, f := range zipMembers(t, data) {
+		parts[name] = readMember(t, f)
 	}
 	return parts
 }
@@ -181,7 +166,7 @@ func TestOfficeSamples(t *testing.T) {
 					return false
 				}
 			case "zip":
-				parts := zipNames(t, data)
+				parts := zipContents(t, data)
 				have = func(n string) bool { _, ok := parts[n]; return ok }
 				for _, cs := range c.content {
 					part, sub, _ := strings.Cut(cs, ":")
@@ -242,15 +227,7 @@ func TestEmotetModule(t *testing.T) {
 	if b64 == nil {
 		t.Fatal("no base64 literal")
 	}
-	raw, err := base64.StdEncoding.DecodeString(b64[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := make([]uint16, len(raw)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(raw[2*i:])
-	}
-	if got := string(utf16.Decode(u)); got != "Write-Output 'TRIAGE-REGRESSION'" {
+	if got := decodePSCommand(t, b64[1]); got != "Write-Output 'TRIAGE-REGRESSION'" {
 		t.Errorf("base64 decodes to %q", got)
 	}
 	for _, want := range []string{`GetObject("winmgmts:\\.\root\cimv2:Win32_Process")`, "w.Create ", "MsgBox c"} {

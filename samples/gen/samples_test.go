@@ -200,15 +200,7 @@ func checkLnk(t *testing.T, b []byte) {
 	if !strings.HasPrefix(args, pre) {
 		t.Fatalf("arguments %q", args)
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(args, pre))
-	if err != nil || len(raw)%2 != 0 {
-		t.Fatalf("encoded command: %v", err)
-	}
-	u := make([]uint16, len(raw)/2)
-	for i := range u {
-		u[i] = binary.LittleEndian.Uint16(raw[2*i:])
-	}
-	cmd := string(utf16.Decode(u))
+	cmd := decodePSCommand(t, strings.TrimPrefix(args, pre))
 	if !strings.Contains(cmd, "http://example.invalid/regress/stage2.ps1") || !strings.Contains(cmd, Marker) {
 		t.Errorf("decoded command %q", cmd)
 	}
@@ -588,10 +580,17 @@ func TestCleanArchives(t *testing.T) {
 	if man := string(readMember(t, jar["META-INF/MANIFEST.MF"])); !strings.Contains(man, "Main-Class: com.example.app.Main\r\n") {
 		t.Errorf("manifest %q", man)
 	}
+	classes := 0
 	for name := range jar {
-		if strings.HasSuffix(name, ".class") && !strings.HasPrefix(name, "com/example/app/") {
-			t.Errorf("unexpected class %s", name)
+		if strings.HasSuffix(name, ".class") {
+			classes++
+			if !strings.HasPrefix(name, "com/example/app/") {
+				t.Errorf("unexpected class %s", name)
+			}
 		}
+	}
+	if classes != 6 || jar["com/example/app/Main.class"] == nil {
+		t.Errorf("%d classes, Main present %v; want 6 with com/example/app/Main", classes, jar["com/example/app/Main.class"] != nil)
 	}
 
 	notes := string(parseMail(t, sample(t, "text-mentions-web")).attachment(t, "notes.txt"))

@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/xml"
 	"io"
 	"path"
@@ -20,6 +19,7 @@ import (
 	"triage/samples/gen/office/cfb/cfbread"
 	"triage/samples/gen/office/ole"
 	"triage/samples/gen/office/ovba"
+	"triage/samples/gen/office/rtfread"
 )
 
 var when = time.Date(2019, 12, 16, 9, 30, 0, 0, time.UTC)
@@ -46,8 +46,10 @@ func project() *ovba.Project {
 	}
 }
 
-// parsePackage parses Ole10Native package data (without the size prefix).
-func parsePackage(t *testing.T, b []byte) ole.Package {
+// parsePackage parses Ole10Native package data (without the size prefix):
+// the ANSI fields and data, and then the Unicode names (temp path, label,
+// source path) as a second Package.
+func parsePackage(t *testing.T, b []byte) (ole.Package, ole.Package) {
 	t.Helper()
 	le := binary.LittleEndian
 	if le.Uint16(b) != 2 {
@@ -75,16 +77,21 @@ func parsePackage(t *testing.T, b []byte) ole.Package {
 	p += 4
 	pkg.Data = b[p : p+n]
 	p += n
-	// Unicode temp path, label, source path.
-	for _, want := range []string{"", "", ""} {
-		_ = want
+	var uni ole.Package
+	for _, f := range []*string{&uni.TempPath, &uni.Label, &uni.SourcePath} {
 		n = int(le.Uint32(b[p:]))
-		p += 4 + 2*n
+		p += 4
+		u := make([]uint16, n)
+		for i := range u {
+			u[i] = le.Uint16(b[p+2*i:])
+		}
+		*f = string(utf16.Decode(u))
+		p += 2 * n
 	}
 	if p != len(b) {
 		t.Errorf("%d trailing package bytes", len(b)-p)
 	}
-	return pkg
+	return pkg, uni
 }
 
 func TestDoc(t *testing.T) {
@@ -165,12 +172,12 @@ func TestDoc(t *testing.T) {
 	if int(le.Uint32(native)) != len(native)-4 {
 		t.Fatalf("Ole10Native size %d for %d bytes", le.Uint32(native), len(native)-4)
 	}
-	back := parsePackage(t, native[4:])
+	back, uni := parsePackage(t, native[4:])
 	if back.Label != "???.pdf.lnk" || !bytes.Equal(back.Data, pkg.Data) || !strings.HasSuffix(back.TempPath, `\Temp\???.pdf.lnk`) {
 		t.Errorf("package read back as %+v", back)
 	}
-	if !bytes.Contains(native, utf16Bytes("請求書.pdf.lnk")) {
-		t.Error("Unicode label missing")
+	if uni.Label != pkg.Label || uni.SourcePath != pkg.SourcePath || uni.TempPath != pkg.TempPath {
+		t.Errorf("Unicode names read back as %+v", uni)
 	}
 
 	again, err := Doc(project(), opts)
@@ -205,14 +212,6 @@ func TestDocJapaneseText(t *testing.T) {
 	if !bytes.Contains(s["SummaryInformation"], []byte{0x90, 0xbf, 0x8b, 0x81, 0x8f, 0x91}) { // 請求書 in Shift_JIS
 		t.Error("Shift_JIS title missing")
 	}
-}
-
-func utf16Bytes(s string) []byte {
-	var b []byte
-	for _, c := range utf16.Encode([]rune(s)) {
-		b = binary.LittleEndian.AppendUint16(b, c)
-	}
-	return b
 }
 
 type biffRec struct {
@@ -661,8 +660,6 @@ func TestRTFClass(t *testing.T) {
 	}
 }
 
-var rtfCtrl = regexp.MustCompile(`\\[a-z]+-?[0-9]* ?`)
-
 func TestRTF(t *testing.T) {
 	pkg := ole.Package{Label: "invoice.js", SourcePath: `C:\Users\user\Desktop\invoice.js`, TempPath: `C:\Users\user\AppData\Local\Temp\invoice.js`, Data: []byte(`WScript.Echo("TRIAGE-REGRESSION");`)}
 	rtf, err := RTF(RTFOptions{Paragraphs: []string{"Please open the invoice: 請求書"}, Package: pkg, Obfuscate: true})
@@ -676,36 +673,26 @@ func TestRTF(t *testing.T) {
 	if !strings.Contains(s, `\u-30005?`) {
 		t.Error("non-ASCII text not escaped")
 	}
-	i := strings.Index(s, `{\*\objdata`)
-	j := strings.Index(s[i:], "}")
-	raw := s[i+len(`{\*\objdata`) : i+j]
-	if !strings.Contains(raw, `\dxjunk `) || !strings.Contains(raw, "\t") {
-		t.Error("objdata not obfuscated")
-	}
-	clean := rtfCtrl.ReplaceAllString(raw, "")
-	clean = strings.Map(func(r rune) rune {
-		if r == ' ' || r == '\t' || r == '\r' || r == '\n' {
-			return -1
-		}
-		return r
-	}, clean)
-	obj, err := hex.DecodeString(clean)
+	raw, err := rtfread.ObjData(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	le := binary.LittleEndian
-	if le.Uint32(obj) != 0x0501 || le.Uint32(obj[4:]) != 2 {
-		t.Fatalf("OLE1 header % x", obj[:8])
+	if !strings.Contains(raw, `\dxjunk `) || !strings.Contains(raw, "\t") {
+		t.Error("objdata not obfuscated")
 	}
-	n := int(le.Uint32(obj[8:]))
-	if class := string(obj[12 : 12+n-1]); class != "Package" {
-		t.Errorf("class %q", class)
+	obj, err := rtfread.ReadObject(s)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := 12 + n + 8 // empty topic and item names
-	size := int(le.Uint32(obj[p:]))
-	back := parsePackage(t, obj[p+4:p+4+size])
+	if obj.Class != "Package" {
+		t.Errorf("class %q", obj.Class)
+	}
+	back, uni := parsePackage(t, obj.Native)
 	if back.Label != "invoice.js" || !bytes.Equal(back.Data, pkg.Data) {
 		t.Errorf("package %+v", back)
+	}
+	if uni.Label != pkg.Label || uni.SourcePath != pkg.SourcePath || uni.TempPath != pkg.TempPath {
+		t.Errorf("Unicode names read back as %+v", uni)
 	}
 	if !strings.Contains(s, `{\*\objclass Package}`) || !strings.Contains(s, `\objemb`) {
 		t.Error("object header missing")

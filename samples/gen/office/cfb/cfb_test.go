@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"triage/samples/gen/office/cfb/cfbread"
@@ -66,7 +68,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 			root := NewRoot(WordDocument)
 			want := map[string][]byte{}
 			i := 0
-			for _, p := range sortedKeys(tc.streams) {
+			for _, p := range slices.Sorted(maps.Keys(tc.streams)) {
 				data := pattern(tc.streams[p], byte(i))
 				i++
 				root.Put(p, data)
@@ -121,19 +123,6 @@ func mscfbPath(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
-}
-
-func sortedKeys(m map[string]int) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j-1] > ks[j]; j-- {
-			ks[j-1], ks[j] = ks[j], ks[j-1]
-		}
-	}
-	return ks
 }
 
 // TestDIFAT needs more than 109 FAT sectors (> 7 MB of sectors).
