@@ -84,20 +84,33 @@ func urlByte(c byte) bool {
 // TrimURL removes punctuation that ends a sentence or code around a URL:
 // trailing dots, commas, semicolons, closing brackets without an opener.
 func TrimURL(u string) string {
+	// The brackets are counted once, at the first closing one: only closing
+	// brackets are trimmed, so a run of them costs one pass, not one each.
+	counted := false
+	var openP, closeP, openB, closeB int
 	for len(u) > 0 {
 		c := u[len(u)-1]
-		switch c {
-		case '.', ',', ';', ':', '!', '?', ')', ']', '\'', '"', '*':
-			if c == ')' && strings.Count(u, "(") >= strings.Count(u, ")") {
-				return u
-			}
-			if c == ']' && strings.Count(u, "[") >= strings.Count(u, "]") {
-				return u
-			}
-			u = u[:len(u)-1]
-			continue
+		if (c == ')' || c == ']') && !counted {
+			openP, closeP = strings.Count(u, "("), strings.Count(u, ")")
+			openB, closeB = strings.Count(u, "["), strings.Count(u, "]")
+			counted = true
 		}
-		return u
+		switch c {
+		case '.', ',', ';', ':', '!', '?', '\'', '"', '*':
+		case ')':
+			if openP >= closeP {
+				return u
+			}
+			closeP--
+		case ']':
+			if openB >= closeB {
+				return u
+			}
+			closeB--
+		default:
+			return u
+		}
+		u = u[:len(u)-1]
 	}
 	return u
 }
