@@ -218,9 +218,6 @@ func (r *base64Reader) readSource() {
 		}
 		r.raw, r.rpos, r.seg = r.raw[:kept], 0, 0
 	}
-	if cap(r.raw)-len(r.raw) < b64Read {
-		r.raw = append(make([]byte, 0, len(r.raw)+b64Read), r.raw...)
-	}
 	want := b64Read
 	buffered, isBufio := r.src.(interface {
 		Buffered() int
@@ -230,6 +227,9 @@ func (r *base64Reader) readSource() {
 		// A bufio.Reader reads past its buffer for requests of its size
 		// or more: stay below, and look at what it has left.
 		want = buffered.Size() - 1
+	}
+	if cap(r.raw)-len(r.raw) < want {
+		r.raw = append(make([]byte, 0, len(r.raw)+want), r.raw...)
 	}
 	n, err := r.src.Read(r.raw[len(r.raw) : len(r.raw)+want])
 	r.raw = r.raw[:len(r.raw)+n]

@@ -124,6 +124,8 @@ func checkSameSome(t *testing.T, name string, raw []byte, pick int) {
 	}{
 		{"bytes", func() io.Reader { return bytes.NewReader(raw) }},
 		{"bufio", func() io.Reader { return bufio.NewReader(bytes.NewReader(raw)) }},
+		// A bufio.Reader larger than base64Reader's own reads.
+		{"bufio-64k", func() io.Reader { return bufio.NewReaderSize(bytes.NewReader(raw), 64<<10) }},
 		{"one-byte", func() io.Reader { return iotest.OneByteReader(bytes.NewReader(raw)) }},
 		{"data-err", func() io.Reader { return iotest.DataErrReader(bytes.NewReader(raw)) }},
 		{"segments", func() io.Reader { return &segReader{data: raw, segs: []int{4000, 1, 700, 4096, 33, 1023, 1025}} }},
