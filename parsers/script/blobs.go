@@ -206,8 +206,12 @@ func mixed(s string) bool {
 	return up && low && dig
 }
 
-// startsMZ decodes only the first characters of a blob.
+// startsMZ decodes only the first characters of a blob (which a tiny
+// artifact limit may have cut below one quantum).
 func startsMZ(b blob) bool {
+	if len(b.text) < 4 {
+		return false
+	}
 	if b.hex {
 		return strings.EqualFold(b.text[:4], "4d5a")
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -44,34 +43,6 @@ func fakePE() []byte {
 }
 
 // codes renders findings as sorted "code:severity" strings.
-func codes(r *parsertest.Recorder) []string {
-	var out []string
-	for _, f := range r.Findings {
-		out = append(out, f.Code+":"+f.Severity.String())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func maxSeverity(r *parsertest.Recorder) parsers.Severity {
-	m := parsers.Info
-	for _, f := range r.Findings {
-		if f.Severity > m {
-			m = f.Severity
-		}
-	}
-	return m
-}
-
-func finding(r *parsertest.Recorder, code string) parsers.Finding {
-	for _, f := range r.Findings {
-		if f.Code == code {
-			return f
-		}
-	}
-	return parsers.Finding{}
-}
-
 // The catalogue §7 benign sample: only WScript.Echo runs; an uncalled
 // function holds the downloader objects and five rotating URLs.
 const lockyVBS = `' 8812345.vbs
@@ -176,7 +147,7 @@ func TestParser_Parse_findings(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.want, codes(rec)); diff != "" {
+			if diff := cmp.Diff(tt.want, rec.Codes()); diff != "" {
 				t.Errorf("findings (-want +got):\n%s\n%+v", diff, rec.Findings)
 			}
 		})
@@ -188,11 +159,11 @@ func TestParser_Parse_lockyDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := finding(rec, "script.url_rotation")
+	f := rec.FindingOf("script.url_rotation")
 	if f.Campaign != "locky" || !strings.Contains(f.Detail, "5 hosts") || !strings.Contains(f.Detail, "/87abcXYZ") {
 		t.Errorf("url_rotation = %+v", f)
 	}
-	if d := finding(rec, "script.downloader"); !cmp.Equal(d.Attack, []string{"T1105"}) {
+	if d := rec.FindingOf("script.downloader"); !cmp.Equal(d.Attack, []string{"T1105"}) {
 		t.Errorf("downloader attack = %v", d.Attack)
 	}
 	want := map[string]any{"language": "vbscript", "lines": 10, "max_line_length": 118, "urls": 5}
@@ -227,7 +198,7 @@ func TestParser_Parse_encodedChildren(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("children (-want +got):\n%s", diff)
 			}
-			f := finding(rec, "script.encoded_command")
+			f := rec.FindingOf("script.encoded_command")
 			if f.Severity != parsers.High || !cmp.Equal(f.Attack, []string{"T1059.001", "T1027"}) {
 				t.Errorf("finding = %+v", f)
 			}
@@ -271,9 +242,9 @@ func TestParser_Parse_embeddedPE(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f := finding(rec, "script.embedded_pe")
+			f := rec.FindingOf("script.embedded_pe")
 			if f.Severity != parsers.High || f.Campaign != "netwalker" {
-				t.Fatalf("embedded_pe = %+v (all %v)", f, codes(rec))
+				t.Fatalf("embedded_pe = %+v (all %v)", f, rec.Codes())
 			}
 			if len(rec.Children) != 1 || rec.Children[0].Name != "embedded.bin" || rec.Children[0].Type != "" {
 				t.Fatalf("children = %+v", rec.Children)
@@ -285,6 +256,19 @@ func TestParser_Parse_embeddedPE(t *testing.T) {
 				t.Errorf("child detected as %q", got)
 			}
 		})
+	}
+}
+
+// TestParser_Parse_tinyArtifactLimit: an artifact limit of a few bytes
+// cuts blobs below one base64 quantum (skipped, not a panic) or the
+// decoded PE to the limit.
+func TestParser_Parse_tinyArtifactLimit(t *testing.T) {
+	data := `var b = "` + base64.StdEncoding.EncodeToString(fakePE()) + `"; WScript.Echo(b.length);`
+	for limit, want := range map[int64]int{1: 0, 2: 1, 3: 1} {
+		rec, _ := parsertest.RunLimits(t, New(), "a.js", filetype.JS, []byte(data), parsers.Limits{MaxArtifactBytes: limit})
+		if len(rec.Children) != want || (want > 0 && int64(len(rec.Children[0].Data)) > limit) {
+			t.Errorf("limit %d: findings %v, children %+v", limit, rec.Codes(), rec.Children)
+		}
 	}
 }
 
@@ -308,7 +292,7 @@ func TestParser_Parse_childLimit(t *testing.T) {
 		t.Fatalf("err = %v, want ErrLimit", err)
 	}
 	if len(rec.Children) != 1 || !rec.HasFinding("script.encoded_command") {
-		t.Errorf("children %d, findings %v", len(rec.Children), codes(rec))
+		t.Errorf("children %d, findings %v", len(rec.Children), rec.Codes())
 	}
 }
 
@@ -339,16 +323,11 @@ func TestPSCode(t *testing.T) {
 	}
 }
 
-func repoRoot(t testing.TB) string { return parsertest.RepoRoot(t) }
-
 // TestParser_Parse_corpusMail runs the parser over real third-party mail
 // (as text and html) and requires nothing above Low: benign mail must not
 // look like a script attack.
 func TestParser_Parse_corpusMail(t *testing.T) {
-	corpus := filepath.Join(repoRoot(t), "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		t.Skipf("shared corpus not found at %s", corpus)
-	}
+	corpus := parsertest.SharedCorpus(t)
 	files := 0
 	for _, dir := range []string{"mikel-mail", "enmime"} {
 		err := filepath.WalkDir(filepath.Join(corpus, dir), func(path string, d os.DirEntry, err error) error {
@@ -362,8 +341,8 @@ func TestParser_Parse_corpusMail(t *testing.T) {
 			files++
 			for _, typ := range []string{filetype.Text, filetype.HTML, filetype.JS} {
 				rec, _ := parsertest.Run(t, New(), d.Name(), typ, data)
-				if s := maxSeverity(rec); s > parsers.Low {
-					t.Errorf("%s as %s: %v", path, typ, codes(rec))
+				if s := rec.MaxSeverity(); s > parsers.Low {
+					t.Errorf("%s as %s: %v", path, typ, rec.Codes())
 				}
 			}
 			return nil
