@@ -1,11 +1,8 @@
 package ooxml
 
 import (
-	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -140,25 +137,7 @@ func (x *xmlScan) token(tok xml.Token) {
 // scanDDE runs an xmlScan over data and returns the DDE commands found.
 func (s *scan) scanDDE(name string, data []byte) []string {
 	x := &xmlScan{}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := s.b.Err(); err != nil {
-				s.errs = append(s.errs, err)
-				break
-			}
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			s.fail(fmt.Sprintf("part %s: %v", name, err), fmt.Errorf("ooxml: part %q: %w", name, errors.Join(parsers.ErrMalformed, err)))
-			break
-		}
-		x.token(tok)
-	}
+	s.walkXML(data, "part "+name, fmt.Sprintf("part %q", name), x.token)
 	// Fields still open at the end of the part are judged too.
 	for i := len(x.fields) - 1; i >= 0; i-- {
 		x.checkInstr(x.fields[i].instr.String())

@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -239,26 +238,12 @@ func sheetType(relShort string) string {
 
 // formulas returns the <f> texts of a SpreadsheetML part.
 func (s *scan) formulas(p *part) []string {
-	data := s.load(p)
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
 	var (
 		out []string
 		in  bool
 		cur strings.Builder
 	)
-	for n := 0; ; n++ {
-		if n%4096 == 0 && s.b.Err() != nil {
-			return out
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			s.fail(fmt.Sprintf("part %s: %v", p.name, err), fmt.Errorf("ooxml: part %q: %w", p.name, errors.Join(parsers.ErrMalformed, err)))
-			return out
-		}
+	s.walkXML(s.load(p), "part "+p.name, fmt.Sprintf("part %q", p.name), func(tok xml.Token) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Local == "f" {
@@ -277,39 +262,26 @@ func (s *scan) formulas(p *part) []string {
 				}
 			}
 		}
-	}
+	})
+	return out
 }
 
 // parseWorkbookXML reads the sheets (name, state, relationship id in
 // sheet.part) and defined names of xl/workbook.xml.
 func parseWorkbookXML(data []byte, b *parsers.Budget) ([]sheet, []string, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
 	var (
 		sheets []sheet
 		names  []string
 	)
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := b.Err(); err != nil {
-				return sheets, names, err
-			}
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			return sheets, names, nil
-		}
-		if err != nil {
-			return sheets, names, fmt.Errorf("ooxml: workbook: %w", errors.Join(parsers.ErrMalformed, err))
-		}
+	deadline, syntax := eachToken(data, b, func(tok xml.Token) bool {
 		se, ok := tok.(xml.StartElement)
 		if !ok {
-			continue
+			return true
 		}
 		switch se.Name.Local {
 		case "sheet":
 			if len(sheets) >= maxNames {
-				continue
+				return true
 			}
 			sh := sheet{name: attr(se, "name"), state: attr(se, "state"), typ: "worksheet"}
 			for _, a := range se.Attr {
@@ -326,7 +298,12 @@ func parseWorkbookXML(data []byte, b *parsers.Budget) ([]sheet, []string, error)
 				names = append(names, attr(se, "name"))
 			}
 		}
+		return true
+	})
+	if syntax != nil {
+		return sheets, names, fmt.Errorf("ooxml: workbook: %w", errors.Join(parsers.ErrMalformed, syntax))
 	}
+	return sheets, names, deadline
 }
 
 // BIFF12 (xlsb) record types used here.

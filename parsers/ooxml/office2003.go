@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"triage/parsers"
@@ -27,28 +26,12 @@ type binData struct {
 // items, of which editdata.mso holds the VBA project.
 func (s *scan) scan2003(data []byte) {
 	x := &xmlScan{}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
 	var (
 		cur   *binData
 		items int
 		macro []string
 	)
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := s.b.Err(); err != nil {
-				s.errs = append(s.errs, err)
-				break
-			}
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			s.fail(fmt.Sprintf("document: %v", err), fmt.Errorf("ooxml: office 2003 xml: %w", errors.Join(parsers.ErrMalformed, err)))
-			break
-		}
+	s.walkXML(data, "document", "office 2003 xml", func(tok xml.Token) {
 		x.token(tok)
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -68,7 +51,7 @@ func (s *scan) scan2003(data []byte) {
 				cur = nil
 			}
 		}
-	}
+	})
 	for i := len(x.fields) - 1; i >= 0; i-- {
 		x.checkInstr(x.fields[i].instr.String())
 	}
@@ -115,9 +98,6 @@ func (s *scan) activeMime(data []byte) (out []byte, ok bool, err error) {
 	}
 	// The zlib stream usually starts at 0x32; search the header for it.
 	for off := 0x32; off < len(data)-2 && off < 4096; off++ {
-		if off != 0x32 && data[off] != 0x78 {
-			continue
-		}
 		if data[off] != 0x78 || (uint16(data[off])<<8|uint16(data[off+1]))%31 != 0 {
 			continue
 		}

@@ -13,6 +13,7 @@ package ooxml
 import (
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"path"
@@ -167,6 +168,22 @@ func (s *scan) partErr(p *part, err error) {
 		return
 	}
 	s.fail(fmt.Sprintf("part %s: %v", p.name, err), err)
+}
+
+// walkXML feeds fn every token of a part: the deadline's error is kept,
+// a syntax error reported as malformed, what (for the finding) and where
+// (for the error) naming the part.
+func (s *scan) walkXML(data []byte, what, where string, fn func(xml.Token)) {
+	deadline, syntax := eachToken(data, s.b, func(tok xml.Token) bool {
+		fn(tok)
+		return true
+	})
+	if deadline != nil {
+		s.errs = append(s.errs, deadline)
+	}
+	if syntax != nil {
+		s.fail(fmt.Sprintf("%s: %v", what, syntax), fmt.Errorf("ooxml: %s: %w", where, errors.Join(parsers.ErrMalformed, syntax)))
+	}
 }
 
 func (s *scan) finish() error {

@@ -238,6 +238,31 @@ func (s *spaceless) Read(p []byte) (int, error) {
 	}
 }
 
+// eachToken feeds fn the tokens of an XML part until its end or until fn
+// returns false, checking the message deadline every 4096 tokens. It
+// returns the deadline's error or the decoder's syntax error, as they are.
+func eachToken(data []byte, b *parsers.Budget, fn func(xml.Token) bool) (deadline, syntax error) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	for n := 0; ; n++ {
+		if n%4096 == 0 {
+			if err := b.Err(); err != nil {
+				return err, nil
+			}
+		}
+		tok, err := d.Token()
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !fn(tok) {
+			return nil, nil
+		}
+	}
+}
+
 // attr returns the value of the attribute with the given local name.
 func attr(e xml.StartElement, local string) string {
 	for _, a := range e.Attr {

@@ -1,11 +1,9 @@
 package ooxml
 
 import (
-	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"strings"
 
@@ -40,28 +38,16 @@ const maxRelsPerPart = 5000
 
 // parseRels reads a relationships part.
 func parseRels(data []byte, source string, b *parsers.Budget) ([]rel, error) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
 	var out []rel
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := b.Err(); err != nil {
-				return out, err
-			}
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, fmt.Errorf("ooxml: relationships of %q: %w", source, errors.Join(parsers.ErrMalformed, err))
-		}
+	full := false
+	deadline, syntax := eachToken(data, b, func(tok xml.Token) bool {
 		se, ok := tok.(xml.StartElement)
 		if !ok || se.Name.Local != "Relationship" {
-			continue
+			return true
 		}
 		if len(out) >= maxRelsPerPart {
-			return out, fmt.Errorf("ooxml: relationships of %q: %w: more than %d", source, parsers.ErrTooMany, maxRelsPerPart)
+			full = true
+			return false
 		}
 		out = append(out, rel{
 			source: source,
@@ -70,7 +56,15 @@ func parseRels(data []byte, source string, b *parsers.Budget) ([]rel, error) {
 			target: strings.TrimSpace(attr(se, "Target")),
 			mode:   strings.TrimSpace(attr(se, "TargetMode")),
 		})
+		return true
+	})
+	switch {
+	case syntax != nil:
+		return out, fmt.Errorf("ooxml: relationships of %q: %w", source, errors.Join(parsers.ErrMalformed, syntax))
+	case full:
+		return out, fmt.Errorf("ooxml: relationships of %q: %w: more than %d", source, parsers.ErrTooMany, maxRelsPerPart)
 	}
+	return out, deadline
 }
 
 // contentTypes is the parsed [Content_Types].xml.
@@ -83,24 +77,10 @@ type contentTypes struct {
 func parseContentTypes(data []byte, b *parsers.Budget) (*contentTypes, error) {
 	ct := &contentTypes{defaults: map[string]string{}, overrides: map[string]string{}}
 	seen := map[string]bool{}
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := b.Err(); err != nil {
-				return ct, err
-			}
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			return ct, nil
-		}
-		if err != nil {
-			return ct, fmt.Errorf("ooxml: content types: %w", errors.Join(parsers.ErrMalformed, err))
-		}
+	deadline, syntax := eachToken(data, b, func(tok xml.Token) bool {
 		se, ok := tok.(xml.StartElement)
 		if !ok {
-			continue
+			return true
 		}
 		typ := strings.TrimSpace(attr(se, "ContentType"))
 		switch se.Name.Local {
@@ -113,13 +93,18 @@ func parseContentTypes(data []byte, b *parsers.Budget) (*contentTypes, error) {
 				ct.overrides[strings.ToLower(strings.TrimPrefix(attr(se, "PartName"), "/"))] = typ
 			}
 		default:
-			continue
+			return true
 		}
 		if typ != "" && !seen[typ] && len(ct.all) < maxContentTypes {
 			seen[typ] = true
 			ct.all = append(ct.all, typ)
 		}
+		return true
+	})
+	if syntax != nil {
+		return ct, fmt.Errorf("ooxml: content types: %w", errors.Join(parsers.ErrMalformed, syntax))
 	}
+	return ct, deadline
 }
 
 // of returns the content type of part name.

@@ -1,11 +1,8 @@
 package ooxml
 
 import (
-	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"sync"
@@ -48,27 +45,11 @@ var (
 // scanVideos finds every webVideoPr in a WordprocessingML part and the
 // hlinkClick relationship of the drawing it belongs to.
 func (s *scan) scanVideos(p *part, data []byte) {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
 	var (
 		inDocPr int
 		hlinkID string
 	)
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			if err := s.b.Err(); err != nil {
-				s.errs = append(s.errs, err)
-				return
-			}
-		}
-		tok, err := d.Token()
-		if err == io.EOF {
-			return
-		}
-		if err != nil {
-			s.fail(fmt.Sprintf("part %s: %v", p.name, err), fmt.Errorf("ooxml: part %q: %w", p.name, errors.Join(parsers.ErrMalformed, err)))
-			return
-		}
+	s.walkXML(data, "part "+p.name, fmt.Sprintf("part %q", p.name), func(tok xml.Token) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			switch t.Name.Local {
@@ -81,7 +62,7 @@ func (s *scan) scanVideos(p *part, data []byte) {
 				}
 			case "webVideoPr":
 				if len(s.videos) >= maxVideos {
-					continue
+					return
 				}
 				v := video{part: p.name, html: attr(t, "embeddedHtml")}
 				if hlinkID != "" {
@@ -99,7 +80,7 @@ func (s *scan) scanVideos(p *part, data []byte) {
 				inDocPr--
 			}
 		}
-	}
+	})
 }
 
 // reportVideos judges the online videos found.
