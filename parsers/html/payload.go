@@ -84,13 +84,14 @@ func (d *doc) dataURI(v, name string) {
 			payload = p
 		}
 	}
-	head := []byte(payload)
+	// The type is sniffed from the first bytes only: most data: URIs are
+	// inline images, not worth a copy of their whole payload.
+	var head []byte
 	if isB64 {
 		payload = cleanBase64(payload)
 		head = decodeHead(payload)
-	}
-	if len(head) > headChars {
-		head = head[:headChars]
+	} else {
+		head = []byte(payload[:min(len(payload), headChars)])
 	}
 	typ := filetype.Detect(head, name)
 	if !isPayloadMIME(mime) && !payloadTypes[typ] {
