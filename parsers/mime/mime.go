@@ -318,7 +318,9 @@ func (w *walker) visit(e *message.Entity, path string, depth int) bool {
 		}
 	case !isAttachment && mediaType == "text/plain":
 		child.Name, child.Type = "body.txt", "text"
-		w.texts = append(w.texts, string(body))
+		// Only the head is ever searched (Passwords, signals): no copy
+		// of a long body.
+		w.texts = append(w.texts, string(body[:min(len(body), maxPasswordText)]))
 	case !isAttachment && mediaType == "text/html":
 		child.Name, child.Type = "body.html", "html"
 		w.texts = append(w.texts, htmlText(body))

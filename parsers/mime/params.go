@@ -272,6 +272,9 @@ func lowerHasPrefix(s, prefix string) bool {
 	return true
 }
 
+// maxPasswordText is the prefix of a text Passwords reads.
+const maxPasswordText = 1 << 20
+
 // Passwords returns candidate passwords named in a text, most likely first.
 func Passwords(text string) []string {
 	var out []string
@@ -284,8 +287,8 @@ func Passwords(text string) []string {
 		seen[p] = true
 		out = append(out, p)
 	}
-	if len(text) > 1<<20 {
-		text = text[:1<<20]
+	if len(text) > maxPasswordText {
+		text = text[:maxPasswordText]
 	}
 	// The regular expressions are costly on long bodies; most mail names no
 	// password at all, which a plain substring scan tells cheaply.
