@@ -209,7 +209,7 @@ func textKind(b []byte, name string) string {
 	// UTF-16LE text (BOM) is decoded for classification only.
 	if bytes.HasPrefix(head, []byte{0xff, 0xfe}) {
 		head = fromUTF16LE(head[2:])
-	} else if looksUTF16LE(head) {
+	} else if LooksUTF16LE(head) {
 		// BOM-less UTF-16LE is recognised only as an IQY (Excel reads it).
 		if isIQY(strings.TrimLeft(string(fromUTF16LE(head)), " \t\r\n")) {
 			return IQY
@@ -356,8 +356,10 @@ func isIQY(s string) bool {
 	return opts > 0 && other <= 1
 }
 
-// looksUTF16LE reports whether b starts like BOM-less UTF-16LE ASCII text.
-func looksUTF16LE(b []byte) bool {
+// LooksUTF16LE reports whether b starts like BOM-less UTF-16LE ASCII text:
+// its first few odd bytes are zero and its even bytes are not. Detect reads
+// such text only as IQY; the IQY parser decodes by the same test.
+func LooksUTF16LE(b []byte) bool {
 	n := min(len(b), 16) &^ 1
 	if n < 6 {
 		return false

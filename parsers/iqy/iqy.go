@@ -190,26 +190,11 @@ func Decode(b []byte) string {
 		return fromUTF16(b[2:], binary.LittleEndian)
 	case len(b) >= 2 && b[0] == 0xfe && b[1] == 0xff:
 		return fromUTF16(b[2:], binary.BigEndian)
-	case looksUTF16LE(b):
+	case filetype.LooksUTF16LE(b):
 		return fromUTF16(b, binary.LittleEndian)
 	}
 	s := string(b)
 	return strings.TrimPrefix(s, "\ufeff")
-}
-
-// looksUTF16LE reports whether b starts like BOM-less UTF-16LE ASCII text:
-// its first few odd bytes are zero and its even bytes are not.
-func looksUTF16LE(b []byte) bool {
-	n := min(len(b), 16) &^ 1
-	if n < 6 {
-		return false
-	}
-	for i := 0; i < n; i += 2 {
-		if b[i] == 0 || b[i+1] != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func fromUTF16(b []byte, order binary.ByteOrder) string {
