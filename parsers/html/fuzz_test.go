@@ -39,7 +39,7 @@ func TestParser_Parse_testdata(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, codes(rec)); diff != "" {
+			if diff := cmp.Diff(tt.want, rec.Codes()); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 			var kids []string

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -111,32 +110,6 @@ func newsletter() string {
 	return b.String()
 }
 
-func codes(r *parsertest.Recorder) []string {
-	var out []string
-	for _, f := range r.Findings {
-		out = append(out, f.Code+":"+f.Severity.String())
-	}
-	sort.Strings(out)
-	return out
-}
-
-func finding(r *parsertest.Recorder, code string) parsers.Finding {
-	for _, f := range r.Findings {
-		if f.Code == code {
-			return f
-		}
-	}
-	return parsers.Finding{}
-}
-
-func maxSeverity(r *parsertest.Recorder) parsers.Severity {
-	m := parsers.Info
-	for _, f := range r.Findings {
-		m = max(m, f.Severity)
-	}
-	return m
-}
-
 func TestParser_Parse_smuggling(t *testing.T) {
 	z := regressZip(t)
 	page := smugglingPage(z)
@@ -148,7 +121,7 @@ func TestParser_Parse_smuggling(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"html.smuggled_payload:high", "html.smuggling:high"}
-	if diff := cmp.Diff(want, codes(rec)); diff != "" {
+	if diff := cmp.Diff(want, rec.Codes()); diff != "" {
 		t.Fatalf("findings (-want +got):\n%s", diff)
 	}
 	if len(rec.Children) != 1 {
@@ -162,7 +135,7 @@ func TestParser_Parse_smuggling(t *testing.T) {
 	if err != nil || len(zr.File) != 1 || zr.File[0].Name != "TRIAGE-REGRESSION.txt" {
 		t.Errorf("child is not the regression zip: %v", err)
 	}
-	f := finding(rec, "html.smuggling")
+	f := rec.FindingOf("html.smuggling")
 	for _, w := range []string{"Uint8Array", "msSaveOrOpenBlob", "createObjectURL"} {
 		if !strings.Contains(f.Detail, w) {
 			t.Errorf("smuggling detail %q lacks %s", f.Detail, w)
@@ -182,18 +155,18 @@ func TestParser_Parse_phishing(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"html.form_credentials:medium", "html.iframe_hidden:low", "html.link_mismatch:medium", "html.meta_refresh:low"}
-	if diff := cmp.Diff(want, codes(rec)); diff != "" {
+	if diff := cmp.Diff(want, rec.Codes()); diff != "" {
 		t.Fatalf("findings (-want +got):\n%s", diff)
 	}
-	f := finding(rec, "html.link_mismatch")
+	f := rec.FindingOf("html.link_mismatch")
 	if !strings.HasPrefix(f.Detail, "2 link(s)") || !strings.Contains(f.Detail, "www.mybank.example") ||
 		!strings.Contains(f.Detail, "login.mybank-secure.example.invalid") || !cmp.Equal(f.Attack, []string{"T1566.002"}) {
 		t.Errorf("link_mismatch = %+v", f)
 	}
-	if f := finding(rec, "html.form_credentials"); !strings.Contains(f.Detail, "collect.example.invalid/post.php") {
+	if f := rec.FindingOf("html.form_credentials"); !strings.Contains(f.Detail, "collect.example.invalid/post.php") {
 		t.Errorf("form_credentials = %+v", f)
 	}
-	if f := finding(rec, "html.meta_refresh"); !strings.Contains(f.Detail, "https://collect.example.invalid/next") {
+	if f := rec.FindingOf("html.meta_refresh"); !strings.Contains(f.Detail, "https://collect.example.invalid/next") {
 		t.Errorf("meta_refresh = %+v", f)
 	}
 	wantURLs := []string{
@@ -212,7 +185,7 @@ func TestParser_Parse_newsletter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := maxSeverity(rec); s > parsers.Low {
+	if s := rec.MaxSeverity(); s > parsers.Low {
 		t.Errorf("benign newsletter reached %v: %v", s, rec.Findings)
 	}
 	if len(rec.Children) != 0 {
@@ -276,7 +249,7 @@ func TestParser_Parse_dataURI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, codes(rec)); diff != "" {
+			if diff := cmp.Diff(tt.want, rec.Codes()); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 			if tt.wantName == "" {
@@ -316,7 +289,7 @@ func TestParser_Parse_smugglingVariants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, codes(rec)); diff != "" {
+			if diff := cmp.Diff(tt.want, rec.Codes()); diff != "" {
 				t.Errorf("findings (-want +got):\n%s", diff)
 			}
 		})
@@ -330,8 +303,8 @@ func TestParser_Parse_scriptPostsPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := finding(rec, "html.form_credentials"); f.Severity != parsers.Medium || !strings.Contains(f.Detail, "collect.example.invalid") {
-		t.Errorf("form_credentials = %+v (all %v)", f, codes(rec))
+	if f := rec.FindingOf("html.form_credentials"); f.Severity != parsers.Medium || !strings.Contains(f.Detail, "collect.example.invalid") {
+		t.Errorf("form_credentials = %+v (all %v)", f, rec.Codes())
 	}
 }
 
@@ -394,15 +367,10 @@ func TestParser_Match(t *testing.T) {
 	}
 }
 
-func repoRoot(t testing.TB) string { return parsertest.RepoRoot(t) }
-
 // TestParser_Parse_corpusMail parses real third-party mail files (their
 // HTML bodies and everything around them) as HTML: none may reach Medium.
 func TestParser_Parse_corpusMail(t *testing.T) {
-	corpus := filepath.Join(repoRoot(t), "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		t.Skipf("shared corpus not found at %s", corpus)
-	}
+	corpus := parsertest.SharedCorpus(t)
 	files, withLinks := 0, 0
 	for _, dir := range []string{"mikel-mail", "enmime"} {
 		err := filepath.WalkDir(filepath.Join(corpus, dir), func(path string, d os.DirEntry, err error) error {
@@ -415,7 +383,7 @@ func TestParser_Parse_corpusMail(t *testing.T) {
 			}
 			files++
 			rec, _ := parsertest.Run(t, New(), d.Name(), filetype.HTML, data)
-			if s := maxSeverity(rec); s > parsers.Low {
+			if s := rec.MaxSeverity(); s > parsers.Low {
 				t.Errorf("%s: %v", path, rec.Findings)
 			}
 			if n, _ := rec.MetaData["links"].(int); n > 0 {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"triage/parsers"
@@ -65,6 +66,35 @@ func (r *Recorder) HasFinding(code string) bool {
 		}
 	}
 	return false
+}
+
+// FindingOf returns the first finding with code, or the zero Finding.
+func (r *Recorder) FindingOf(code string) parsers.Finding {
+	for _, f := range r.Findings {
+		if f.Code == code {
+			return f
+		}
+	}
+	return parsers.Finding{}
+}
+
+// MaxSeverity returns the highest severity recorded (Info when none).
+func (r *Recorder) MaxSeverity() parsers.Severity {
+	m := parsers.Info
+	for _, f := range r.Findings {
+		m = max(m, f.Severity)
+	}
+	return m
+}
+
+// Codes returns "code:severity" of every finding, sorted; nil when none.
+func (r *Recorder) Codes() []string {
+	var out []string
+	for _, f := range r.Findings {
+		out = append(out, f.Code+":"+f.Severity.String())
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Run parses data as an artifact of type typ named name with default limits
