@@ -661,8 +661,10 @@ func (a *agileInfo) decryptPackage(key, pkg []byte, budget *parsers.Budget) ([]b
 			}
 		}
 		start := seg * 4096
-		end := min(start+4096, len(body))
-		chunk := body[start:end]
+		if start >= len(body) {
+			break // a short last block was dropped: len(out) < size
+		}
+		chunk := body[start:min(start+4096, len(body))]
 		chunk = chunk[:len(chunk)-len(chunk)%aes.BlockSize]
 		if len(chunk) == 0 {
 			break

@@ -3,6 +3,9 @@ package ole
 import (
 	"bytes"
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -232,7 +235,7 @@ func TestParse_hostile(t *testing.T) {
 // the parser must never panic and must classify its errors.
 func TestParse_truncated(t *testing.T) {
 	docs := map[string][]byte{"emotet_sample": emotetSample(t)}
-	if root, ok := corpusRootOK(t); ok {
+	if root, err := parsertest.FindSharedCorpus(); err == nil {
 		for _, f := range []string{
 			"oletools/tests/test-data/olevba/sample_with_vba.ppt",
 			"oletools/tests/test-data/encrypted/autostart-encrypt-standardpassword.xls",
@@ -282,20 +285,6 @@ func TestParse_truncated(t *testing.T) {
 	}
 }
 
-func corpusRootOK(t *testing.T) (string, bool) {
-	ok := true
-	var root string
-	t.Run("locate_corpus", func(t *testing.T) {
-		defer func() {
-			if t.Skipped() {
-				ok = false
-			}
-		}()
-		root = corpusRoot(t)
-	})
-	return root, ok && root != ""
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add(emotetSample(f))
 	f.Add(buildCFB(vbaStreams(f, "", vba.ProjectSpec{CodePage: 932, Locked: true, Modules: []vba.ModuleSpec{
@@ -304,8 +293,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(buildCFB(map[string][]byte{"Workbook": {0x09, 0x08, 0x02, 0x00, 0, 0, 0x2F, 0x00, 0x06, 0x00, 0, 0, 1, 2, 3, 4}}))
 	f.Add(Magic)
 	// Small corpus files, read in place when the shared corpus is present.
-	if dir, err := os.Getwd(); err == nil {
-		root := filepath.Join(dir, "..", "..", "..", "shared", "corpus")
+	if root, err := parsertest.FindSharedCorpus(); err == nil {
 		for _, name := range []string{
 			"oletools/tests/test-data/olevba/sample_with_vba.ppt",
 			"oletools/tests/test-data/encrypted/autostart-encrypt-standardpassword.xls",
@@ -441,7 +429,7 @@ func TestDeepStorages(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.depth), func(t *testing.T) {
 			data := buildCFB(map[string][]byte{strings.Repeat("a/", tt.depth) + "s": []byte("TRIAGE-REGRESSION")})
-			if err := CheckTree(data, parsers.Limits{}.WithDefaults().MaxEntries); !errors.Is(err, tt.wantErr) {
+			if _, err := CheckTree(data, parsers.Limits{}.WithDefaults().MaxEntries); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("CheckTree: %v, want %v", err, tt.wantErr)
 			}
 			var before, after runtime.MemStats
@@ -475,5 +463,32 @@ func TestTryPasswords_boundsDerivationWork(t *testing.T) {
 		if calls != tt.want {
 			t.Errorf("rounds %d: %d tries, want %d", tt.rounds, calls, tt.want)
 		}
+	}
+}
+
+// TestDecryptPackage_shortLastBlock: an agile EncryptedPackage whose
+// stream ends in a partial cipher block (declared size included) is
+// decrypted up to the last whole block and reported short; it used to
+// index past the stream.
+func TestDecryptPackage_shortLastBlock(t *testing.T) {
+	key, salt := bytes.Repeat([]byte{7}, 16), bytes.Repeat([]byte{9}, 16)
+	a := &agileInfo{dataSalt: salt, dataHash: sha1.New, dataBlockSize: aes.BlockSize}
+	plain := bytes.Repeat([]byte("TRIAGE-REGRESSION "), 230)[:4112] // one segment and a bit
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg := binary.LittleEndian.AppendUint64(nil, uint64(len(plain)+4))
+	for seg := 0; seg*4096 < len(plain); seg++ {
+		chunk := plain[seg*4096 : min((seg+1)*4096, len(plain))]
+		iv := sha1.Sum(binary.LittleEndian.AppendUint32(slices.Clone(salt), uint32(seg)))
+		ct := make([]byte, len(chunk))
+		cipher.NewCBCEncrypter(block, iv[:aes.BlockSize]).CryptBlocks(ct, chunk)
+		pkg = append(pkg, ct...)
+	}
+	pkg = append(pkg, 1, 2, 3, 4) // a partial block
+	got, err := a.decryptPackage(key, pkg, parsers.NewBudget(context.Background(), parsers.Limits{}))
+	if err == nil || !bytes.Equal(got, plain) {
+		t.Errorf("err %v, %d bytes (plain text: %v)", err, len(got), bytes.Equal(got, plain))
 	}
 }
