@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -75,6 +74,7 @@ func (n *node) child(name string) *node {
 // scan is the state of one Parse call.
 type scan struct {
 	b         *parsers.Budget
+	streams   *ole.Streams
 	out       parsers.Sink
 	errs      []error
 	malformed []string
@@ -135,9 +135,11 @@ func (s *scan) tree(data []byte) (root *node, err error) {
 			err = fmt.Errorf("msg: compound file: %w: %v", parsers.ErrMalformed, r)
 		}
 	}()
-	if err := ole.CheckTree(data, s.b.Limits.MaxEntries); err != nil {
+	streams, err := ole.CheckTree(data, s.b.Limits.MaxEntries)
+	if err != nil {
 		return nil, fmt.Errorf("msg: compound file: %w", err)
 	}
+	s.streams = streams
 	doc, err := mscfb.New(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("msg: compound file: %w", errors.Join(parsers.ErrMalformed, err))
@@ -185,7 +187,11 @@ func (s *scan) read(n *node) []byte {
 		if errors.Is(err, parsers.ErrLimit) {
 			s.limit(fmt.Sprintf("stream %s cut at %d bytes", n.name, len(data)), fmt.Errorf("msg: stream %s: %w", n.name, err))
 		} else {
-			s.fail(fmt.Sprintf("stream %s: %v", n.name, err), fmt.Errorf("msg: stream %s: %w", n.name, errors.Join(parsers.ErrMalformed, err)))
+			werr := err
+			if !errors.Is(err, parsers.ErrMalformed) {
+				werr = errors.Join(parsers.ErrMalformed, err)
+			}
+			s.fail(fmt.Sprintf("stream %s: %v", n.name, err), fmt.Errorf("msg: stream %s: %w", n.name, werr))
 		}
 	}
 	return data
@@ -197,7 +203,7 @@ func (s *scan) readFile(f *mscfb.File) (data []byte, err error) {
 			err = fmt.Errorf("read panic: %v", r)
 		}
 	}()
-	return s.b.ReadAll(io.LimitReader(f, f.Size), 0)
+	return s.streams.Read(f, s.b)
 }
 
 // message is one message: the top-level one or an embedded one.

@@ -329,12 +329,17 @@ func TestParse_hostile(t *testing.T) {
 		limits  parsers.Limits
 		errIs   error
 		finding string
+		// maxChild bounds each child's size (0: no bound).
+		maxChild int
 	}{
-		{"broken_cfb", append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, bytes.Repeat([]byte{0xfe}, 700)...), parsers.DefaultLimits(), parsers.ErrMalformed, "msg.malformed"},
-		{"not_cfb", []byte("From: a@example.invalid\r\n\r\nhi"), parsers.DefaultLimits(), parsers.ErrMalformed, "msg.malformed"},
-		{"many_attachments", msgFile(t, many), parsers.DefaultLimits(), parsers.ErrTooMany, "msg.limit"},
-		{"deep_embedding", msgFile(t, deep), parsers.DefaultLimits(), parsers.ErrTooDeep, "msg.limit"},
-		{"big_attachment", msgFile(t, big), small, parsers.ErrTooLarge, "msg.limit"},
+		{"broken_cfb", append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, bytes.Repeat([]byte{0xfe}, 700)...), parsers.DefaultLimits(), parsers.ErrMalformed, "msg.malformed", 0},
+		{"not_cfb", []byte("From: a@example.invalid\r\n\r\nhi"), parsers.DefaultLimits(), parsers.ErrMalformed, "msg.malformed", 0},
+		{"many_attachments", msgFile(t, many), parsers.DefaultLimits(), parsers.ErrTooMany, "msg.limit", 0},
+		{"deep_embedding", msgFile(t, deep), parsers.DefaultLimits(), parsers.ErrTooDeep, "msg.limit", 0},
+		{"big_attachment", msgFile(t, big), small, parsers.ErrTooLarge, "msg.limit", 0},
+		// An 8 KiB file whose attachment stream declares 2 GiB over a
+		// sector chain that loops: mscfb would read it round and round.
+		{"looping_stream", loopingAttachment(t), parsers.DefaultLimits(), parsers.ErrMalformed, "msg.malformed", 5000},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -345,8 +350,34 @@ func TestParse_hostile(t *testing.T) {
 			if !rec.HasFinding(tt.finding) {
 				t.Errorf("no %s: %+v", tt.finding, rec.Findings)
 			}
+			for _, c := range rec.Children {
+				if tt.maxChild > 0 && len(c.Data) > tt.maxChild {
+					t.Errorf("child %s of %d bytes from a %d-byte file", c.Name, len(c.Data), len(tt.data))
+				}
+			}
 		})
 	}
+}
+
+// loopingAttachment returns a .msg whose attachment data stream (FAT
+// sectors) declares 2 GiB and whose third sector links back to the first.
+func loopingAttachment(t *testing.T) []byte {
+	top := newProps().unicode(tagSubject, "loop")
+	top.attachments = []*props{fileAttachment("a.bin", "", bytes.Repeat([]byte("A"), 5000))}
+	d := msgFile(t, top)
+	var name []byte
+	for _, u := range utf16.Encode([]rune(fmt.Sprintf("__substg1.0_%04X0102", tagAttachData))) {
+		name = binary.LittleEndian.AppendUint16(name, u)
+	}
+	entry := bytes.Index(d, name)
+	if entry < 0 {
+		t.Fatal("attachment data stream not found")
+	}
+	start := binary.LittleEndian.Uint32(d[entry+116:])
+	binary.LittleEndian.PutUint32(d[entry+120:], 0x7FFFFFF0)
+	fat := 512 * (int(binary.LittleEndian.Uint32(d[0x4C:])) + 1)
+	binary.LittleEndian.PutUint32(d[fat+4*int(start+2):], start)
+	return d
 }
 
 // TestParse_deepStorages checks that storages nested thousands deep

@@ -161,7 +161,7 @@ func (d *doc) read(e *entry) (data []byte, err error) {
 		size = int64(len(d.data))
 	}
 	if d.fat != nil {
-		if cerr := d.fat.checkStream(e.file, size); cerr != nil {
+		if _, cerr := d.fat.checkStream(e.file, size); cerr != nil {
 			d.problem(fmt.Sprintf("stream %q: %v", e.Path, cerr))
 			return nil, fmt.Errorf("%w: ole: stream %q: %v", parsers.ErrMalformed, e.Path, cerr)
 		}
@@ -343,34 +343,43 @@ func (t *fatTable) chainLen(start uint32, max int) (int, error) {
 }
 
 // checkStream verifies that a stream's chain covers size bytes without
-// looping.
-func (t *fatTable) checkStream(f *mscfb.File, size int64) error {
+// looping. It returns how many of the size bytes the chain covers before
+// the fault it reports.
+func (t *fatTable) checkStream(f *mscfb.File, size int64) (int64, error) {
 	start := startSector(f)
 	if start == secFree {
-		return nil // unknown start sector: leave the read to mscfb
+		return size, nil // unknown start sector: leave the read to mscfb
 	}
 	if size < miniCutoff {
 		need := int((size + miniSector - 1) / miniSector)
 		n := 0
 		err := walkChain(t.miniFAT, start, need, func(uint32) bool { n++; return true })
+		covered := min(int64(n)*miniSector, size)
 		if err != nil {
-			return err
+			return covered, err
 		}
 		if n < need {
-			return fmt.Errorf("mini sector chain ends after %d of %d sectors", n, need)
+			return covered, fmt.Errorf("mini sector chain ends after %d of %d sectors", n, need)
 		}
-		return nil
+		return size, nil
 	}
 	need := int((size + int64(t.sectorSize) - 1) / int64(t.sectorSize))
 	n := 0
-	err := t.walk(start, need, func(s uint32) bool { n++; return s < t.nSectors })
+	err := t.walk(start, need, func(s uint32) bool {
+		if s >= t.nSectors {
+			return false
+		}
+		n++
+		return true
+	})
+	covered := min(int64(n)*int64(t.sectorSize), size)
 	if err != nil {
-		return err
+		return covered, err
 	}
 	if n < need {
-		return fmt.Errorf("sector chain ends after %d of %d sectors", n, need)
+		return covered, fmt.Errorf("sector chain ends after %d of %d sectors", n, need)
 	}
-	return nil
+	return size, nil
 }
 
 // startSector returns a stream's first sector. mscfb keeps it unexported;
@@ -400,24 +409,65 @@ const maxStorageDepth = 64
 // entry per 128 bytes the worst case stays near 32 MB.
 const maxUncheckedTree = 256 * parsers.KiB
 
-// CheckTree vets the directory tree of a compound file before mscfb.New
+// CheckTree vets a compound file for the packages that open it with mscfb
+// themselves (msg, xlm). It checks the directory tree before mscfb.New
 // builds it: at most 8*maxEntries+64 entries, storages nested at most
 // maxStorageDepth deep. It returns an error wrapping parsers.ErrTooDeep,
 // parsers.ErrTooMany or parsers.ErrMalformed when mscfb must not open the
-// file, nil otherwise (including files that are not compound files, which
-// mscfb rejects cheaply).
-func CheckTree(data []byte, maxEntries int) error {
+// file; otherwise (including for files that are not compound files, which
+// mscfb rejects cheaply) the Streams to read the file's streams with.
+func CheckTree(data []byte, maxEntries int) (*Streams, error) {
+	s := &Streams{size: int64(len(data))}
 	if len(data) < cfbHeaderSize || !bytes.HasPrefix(data, Magic) {
-		return nil
+		return s, nil
 	}
 	fat, err := readFAT(data)
 	if err != nil {
 		if len(data) > maxUncheckedTree {
-			return fmt.Errorf("%w: ole: FAT unreadable (%v) in a %d-byte file", parsers.ErrMalformed, err, len(data))
+			return nil, fmt.Errorf("%w: ole: FAT unreadable (%v) in a %d-byte file", parsers.ErrMalformed, err, len(data))
 		}
-		return nil
+		return s, nil
 	}
-	return fat.checkTree(data, 8*maxEntries+64)
+	if err := fat.checkTree(data, 8*maxEntries+64); err != nil {
+		return nil, err
+	}
+	s.fat = fat
+	return s, nil
+}
+
+// Streams reads the streams of a compound file that mscfb opened under the
+// same guards as this package's own reads. mscfb reads a stream for as
+// many bytes as its directory entry declares, following its sector chain
+// wherever it leads: a chain that loops turns a few sectors into the
+// declared size (32 MiB from an 8 KiB .msg). So a stream is read no
+// further than the file's size, nor past the first fault of its chain.
+type Streams struct {
+	size int64     // of the file
+	fat  *fatTable // nil when the FAT was not read: sizes are still bounded
+}
+
+// Read reads f through b. A stream that declares more than the file holds
+// or whose sector chain loops, leaves the file or ends early is read up to
+// that point and returned with an error wrapping parsers.ErrMalformed;
+// errors of mscfb and of the budget are returned as they are.
+func (s *Streams) Read(f *mscfb.File, b *parsers.Budget) ([]byte, error) {
+	size := f.Size
+	var bad error
+	if size > s.size {
+		bad = fmt.Errorf("%w: ole: stream declares %d bytes, more than the %d-byte file", parsers.ErrMalformed, size, s.size)
+		size = s.size
+	}
+	if s.fat != nil {
+		if covered, err := s.fat.checkStream(f, size); err != nil {
+			bad = fmt.Errorf("%w: ole: %v", parsers.ErrMalformed, err)
+			size = covered
+		}
+	}
+	data, err := b.ReadAll(io.LimitReader(f, size), 0)
+	if err == nil {
+		err = bad
+	}
+	return data, err
 }
 
 // checkTree walks the directory as mscfb does (left sibling, child, right

@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 
@@ -111,7 +110,8 @@ func workbookStream(data []byte, b *parsers.Budget) (stream []byte, name string,
 			err = fmt.Errorf("xlm: compound file: %w: %v", parsers.ErrMalformed, r)
 		}
 	}()
-	if err := ole.CheckTree(data, b.Limits.MaxEntries); err != nil {
+	streams, err := ole.CheckTree(data, b.Limits.MaxEntries)
+	if err != nil {
 		return nil, "", fmt.Errorf("xlm: compound file: %w", err)
 	}
 	doc, err := mscfb.New(bytes.NewReader(data))
@@ -136,8 +136,8 @@ func workbookStream(data []byte, b *parsers.Budget) (stream []byte, name string,
 	if book == nil {
 		return nil, "", nil
 	}
-	s, err := b.ReadAll(io.LimitReader(book, book.Size), 0)
-	if err != nil && !errors.Is(err, parsers.ErrLimit) {
+	s, err := streams.Read(book, b)
+	if err != nil && !errors.Is(err, parsers.ErrLimit) && !errors.Is(err, parsers.ErrMalformed) {
 		err = fmt.Errorf("xlm: read %s stream: %w", book.Name, errors.Join(parsers.ErrMalformed, err))
 	} else if err != nil {
 		err = fmt.Errorf("xlm: read %s stream: %w", book.Name, err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,11 +265,17 @@ func TestParse_hostile(t *testing.T) {
 		errIs  error
 		finds  string
 		stream bool
+		// maxRecords bounds the records walked (0: no bound).
+		maxRecords int
 	}{
-		{"truncated_record", compoundFile(t, map[string][]byte{"Workbook": append(good[:len(good)-2:len(good)-2], 0x06, 0x00, 0xff, 0x7f, 1)}), parsers.ErrMalformed, "xlm.malformed", true},
-		{"many_records", compoundFile(t, map[string][]byte{"Workbook": manyRecords}), parsers.ErrTooMany, "xlm.limit", true},
-		{"broken_cfb", append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, bytes.Repeat([]byte{0xff}, 600)...), nil, "", false},
-		{"bad_formula_tokens", compoundFile(t, map[string][]byte{"Workbook": buildWorkbook([]xlsSheet{{name: "M", typ: 1, formulas: [][]byte{{0x18, 0x99, 0xff}, {0x42}}}}, nil, false)}), nil, "xlm.macrosheet", true},
+		{"truncated_record", compoundFile(t, map[string][]byte{"Workbook": append(good[:len(good)-2:len(good)-2], 0x06, 0x00, 0xff, 0x7f, 1)}), parsers.ErrMalformed, "xlm.malformed", true, 0},
+		{"many_records", compoundFile(t, map[string][]byte{"Workbook": manyRecords}), parsers.ErrTooMany, "xlm.limit", true, 0},
+		{"broken_cfb", append([]byte{0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1}, bytes.Repeat([]byte{0xff}, 600)...), nil, "", false, 0},
+		{"bad_formula_tokens", compoundFile(t, map[string][]byte{"Workbook": buildWorkbook([]xlsSheet{{name: "M", typ: 1, formulas: [][]byte{{0x18, 0x99, 0xff}, {0x42}}}}, nil, false)}), nil, "xlm.macrosheet", true, 0},
+		// The Workbook stream declares 2 GiB over a sector chain that loops:
+		// it is read up to the loop (three sectors, at most 384 records),
+		// not 32 MiB round and round.
+		{"looping_stream", loopingWorkbook(t, good), parsers.ErrMalformed, "", true, 384},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -282,8 +289,31 @@ func TestParse_hostile(t *testing.T) {
 			if _, ok := rec.MetaData["stream"]; ok != tt.stream {
 				t.Errorf("stream meta present = %v, want %v", ok, tt.stream)
 			}
+			if n, _ := rec.MetaData["records"].(int); tt.maxRecords > 0 && n > tt.maxRecords {
+				t.Errorf("%d records walked, want at most %d", n, tt.maxRecords)
+			}
 		})
 	}
+}
+
+// loopingWorkbook returns a compound file whose Workbook stream (good
+// padded to FAT sectors) declares 2 GiB and whose third sector links back
+// to the first.
+func loopingWorkbook(t *testing.T, good []byte) []byte {
+	d := compoundFile(t, map[string][]byte{"Workbook": append(slices.Clone(good), make([]byte, 8192)...)})
+	var name []byte
+	for _, c := range "Workbook" {
+		name = append(name, byte(c), 0)
+	}
+	entry := bytes.Index(d, name)
+	if entry < 0 {
+		t.Fatal("Workbook entry not found")
+	}
+	start := binary.LittleEndian.Uint32(d[entry+116:])
+	binary.LittleEndian.PutUint32(d[entry+120:], 0x7FFFFFF0)
+	fat := 512 * (int(binary.LittleEndian.Uint32(d[0x4C:])) + 1)
+	binary.LittleEndian.PutUint32(d[fat+4*int(start+2):], start)
+	return d
 }
 
 func TestParse_slk(t *testing.T) {
