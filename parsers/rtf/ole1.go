@@ -260,9 +260,10 @@ func monikerURLs(b []byte) []string {
 	return out
 }
 
-// utf16String decodes UTF-16LE up to the first NUL.
+// utf16String decodes UTF-16LE up to the first NUL, at most maxOLEString
+// characters.
 func utf16String(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
+	u := make([]uint16, 0, min(len(b)/2, maxOLEString))
 	for k := 0; k+1 < len(b) && len(u) < maxOLEString; k += 2 {
 		c := binary.LittleEndian.Uint16(b[k:])
 		if c == 0 {

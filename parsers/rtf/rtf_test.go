@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -261,6 +262,40 @@ func TestParse_rtfobjQuirks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMonikerURLs_declaredLength: a URL moniker whose length field passes
+// the end of the object is read up to the data present, and decoding it
+// allocates for at most maxOLEString characters, not for the rest of the
+// object (ten monikers in an 8 MiB object asked for 80 MiB).
+func TestMonikerURLs_declaredLength(t *testing.T) {
+	url := "http://127.0.0.1:9/a.hta"
+	var obj []byte
+	for range 10 {
+		obj = append(obj, urlMoniker...)
+		obj = binary.LittleEndian.AppendUint32(obj, 0xFFFFFFFF)
+		for _, c := range url + "\x00" {
+			obj = append(obj, byte(c), 0)
+		}
+	}
+	obj = append(obj, make([]byte, 8<<20)...)
+	var got []string
+	allocs := allocatedBytes(func() { got = monikerURLs(obj) })
+	if len(got) != 10 || got[0] != url {
+		t.Errorf("URLs = %q", got)
+	}
+	if allocs > 1<<20 {
+		t.Errorf("decoding 10 monikers allocated %d bytes", allocs)
+	}
+}
+
+// allocatedBytes returns the bytes f allocates.
+func allocatedBytes(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 func TestParse_hugeHexRun(t *testing.T) {
