@@ -269,7 +269,7 @@ func scanLocal(data []byte, covered []zipEntry, limit int, b *parsers.Budget) ([
 		return false
 	}
 	var found []zipEntry
-	descriptorChecks := 0
+	var descs descriptors
 	for off := int64(0); off < int64(len(data)); {
 		if err := b.Err(); err != nil {
 			return found, err
@@ -306,7 +306,7 @@ func scanLocal(data []byte, covered []zipEntry, limit int, b *parsers.Budget) ([
 		ent.applyZip64(ent.extra, []byte{0, 0, 0, 0})
 		ent.name = decodeName(h[localLen:localLen+n], ent.flags, ent.extra)
 		if ent.flags&flagDescriptor != 0 && ent.csize == 0 {
-			ent.findDescriptor(data, &descriptorChecks)
+			ent.findDescriptor(data, &descs)
 		}
 		ent.dir = isDirName(ent.name) && ent.csize == 0
 		found = append(found, ent)
@@ -319,18 +319,47 @@ func scanLocal(data []byte, covered []zipEntry, limit int, b *parsers.Budget) ([
 	return found, nil
 }
 
+// maxDescriptorChecks bounds the data descriptors examined for all the
+// entries of one archive.
+const maxDescriptorChecks = 100000
+
+// descriptors lists the offsets of the data descriptor signatures of the
+// input, found in one pass on first use: entries sized one after the other
+// do not each search the rest of the input again. At most
+// maxDescriptorChecks are listed, and as many examined.
+type descriptors struct {
+	offsets []int64
+	listed  bool
+	checks  int
+}
+
+// from returns the signature offsets at or after off.
+func (d *descriptors) from(data []byte, off int64) []int64 {
+	if !d.listed {
+		d.listed = true
+		for p := 0; len(d.offsets) < maxDescriptorChecks; {
+			i := bytes.Index(data[p:], []byte(sigDescriptor))
+			if i < 0 {
+				break
+			}
+			d.offsets = append(d.offsets, int64(p+i))
+			p += i + len(sigDescriptor)
+		}
+	}
+	i := sort.Search(len(d.offsets), func(i int) bool { return d.offsets[i] >= off })
+	return d.offsets[i:]
+}
+
 // findDescriptor sizes an entry whose local header defers sizes and CRC to
 // a data descriptor: the first descriptor whose compressed size matches its
 // distance from the data, else the next header, else the end of the input.
-func (e *zipEntry) findDescriptor(data []byte, checks *int) {
+func (e *zipEntry) findDescriptor(data []byte, descs *descriptors) {
 	from := e.dataOff
-	for p := from; p < int64(len(data)) && *checks < 100000; {
-		i := bytes.Index(data[p:], []byte(sigDescriptor))
-		if i < 0 {
+	for _, q := range descs.from(data, from) {
+		if descs.checks >= maxDescriptorChecks {
 			break
 		}
-		q := p + int64(i)
-		*checks++
+		descs.checks++
 		if int64(len(data))-q >= 16 && int64(le32(data[q+8:])) == q-from {
 			e.crc, e.csize, e.usize = le32(data[q+4:]), uint64(le32(data[q+8:])), uint64(le32(data[q+12:]))
 			return
@@ -339,11 +368,10 @@ func (e *zipEntry) findDescriptor(data []byte, checks *int) {
 			e.crc, e.csize, e.usize = le32(data[q+4:]), le64(data[q+8:]), le64(data[q+16:])
 			return
 		}
-		p = q + 4
 	}
 	end := int64(len(data))
 	for _, sig := range []string{sigLocal, sigCentral} {
-		if i := bytes.Index(data[from:], []byte(sig)); i >= 0 && from+int64(i) < end {
+		if i := bytes.Index(data[from:end], []byte(sig)); i >= 0 {
 			end = from + int64(i)
 		}
 	}
