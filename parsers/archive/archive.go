@@ -242,6 +242,16 @@ func (m *members) malform(detail string) {
 	}
 }
 
+// done reports the archive-wide findings and meta and returns Parse's
+// error: err when the listing failed, else m.err().
+func (m *members) done(err error) error {
+	m.finish()
+	if err != nil {
+		return err
+	}
+	return m.err()
+}
+
 // finish reports the archive-wide findings and meta.
 func (m *members) finish() {
 	for _, why := range m.notes {

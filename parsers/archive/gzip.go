@@ -38,12 +38,7 @@ func (*Gzip) Match(a *parsers.Artifact, _ []byte) bool { return a.Type == filety
 // Parse implements parsers.Parser.
 func (*Gzip) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink) error {
 	m := newMembers(out)
-	err := parseGzip(ctx, in, out, m)
-	m.finish()
-	if err != nil {
-		return err
-	}
-	return m.err()
+	return m.done(parseGzip(ctx, in, out, m))
 }
 
 func parseGzip(ctx context.Context, in *parsers.Input, out parsers.Sink, m *members) error {
@@ -122,11 +117,7 @@ func (*Tar) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink) erro
 	m := newMembers(out)
 	n, err := tarMembers(ctx, in.Data, in.Budget, m)
 	out.Meta("entries", n)
-	m.finish()
-	if err != nil {
-		return err
-	}
-	return m.err()
+	return m.done(err)
 }
 
 // tarMembers emits the regular files of the tar archive in data and returns

@@ -12,8 +12,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"triage/parsers"
 	"triage/parsers/parsertest"
@@ -238,6 +241,19 @@ func codes(rec *parsertest.Recorder) []string {
 		out = append(out, f.Code)
 	}
 	return out
+}
+
+// checkListing fails t unless rec holds exactly the children (name to
+// data) and the finding codes (in any order) wanted.
+func checkListing(t testing.TB, rec *parsertest.Recorder, children map[string]string, wantCodes []string) {
+	t.Helper()
+	if diff := cmp.Diff(children, childMap(rec)); diff != "" {
+		t.Errorf("children (-want +got):\n%s", diff)
+	}
+	got := slices.Sorted(slices.Values(codes(rec)))
+	if diff := cmp.Diff(slices.Sorted(slices.Values(wantCodes)), got); diff != "" {
+		t.Errorf("finding codes (-want +got):\n%s\n%v", diff, rec.Findings)
+	}
 }
 
 // childMap maps child names to their data.

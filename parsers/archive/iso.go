@@ -70,11 +70,7 @@ func (*ISO) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink) erro
 	if len(r.hidden) > 0 {
 		out.Meta("hidden_members", r.hidden)
 	}
-	m.finish()
-	if err != nil {
-		return err
-	}
-	return m.err()
+	return m.done(err)
 }
 
 type isoReader struct {
@@ -242,7 +238,9 @@ func (r *isoReader) name(rec, id []byte) string {
 		}
 		return stripVersion(string(utf16.Decode(u)))
 	}
-	sysUse := rec[33+len(id)+(len(id)+1)%2:]
+	// The System Use area follows the identifier and, after an
+	// even-length one, a padding byte that a short record may lack.
+	sysUse := rec[min(33+len(id)+(len(id)+1)%2, len(rec)):]
 	if nm := rockRidgeName(sysUse); nm != "" {
 		r.rr = true
 		return nm

@@ -236,16 +236,7 @@ func TestISO_Parse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.children, childMap(rec)); diff != "" {
-				t.Errorf("children (-want +got):\n%s", diff)
-			}
-			got := codes(rec)
-			slices.Sort(got)
-			want := slices.Clone(tt.codes)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("codes (-want +got):\n%s", diff)
-			}
+			checkListing(t, rec, tt.children, tt.codes)
 			for k, v := range tt.meta {
 				if rec.MetaData[k] != v {
 					t.Errorf("meta %s = %v, want %v", k, rec.MetaData[k], v)
@@ -432,6 +423,21 @@ func TestISO_Parse_hostile(t *testing.T) {
 		assertInvariants(t, rec, err, parsers.Limits{})
 		if !errors.Is(err, parsers.ErrMalformed) || len(rec.Children) == 0 || rec.Children[0].Name != "A.TXT" || !errors.Is(rec.Children[0].Err, parsers.ErrMalformed) {
 			t.Errorf("err %v children %+v", err, childNames(rec))
+		}
+	})
+
+	t.Run("record_without_padding_byte", func(t *testing.T) {
+		// An even-length identifier filling its record to the last byte:
+		// the padding byte before the System Use area is missing.
+		img := makeISO(t, isoOpts{}, isoEntry{path: "ab", data: "alpha"})
+		root := int(le32(img[isoFirstVD*isoSector+156+2:])) * isoSector
+		i := bytes.Index(img[root:root+isoSector], []byte("AB;1"))
+		img[root+i-33] = 33 + 2 // record length
+		img[root+i-1] = 2       // identifier "AB"
+		rec, err := run(t, NewISO(), "x.iso", "iso", img)
+		assertInvariants(t, rec, err, parsers.Limits{})
+		if diff := cmp.Diff([]string{"AB"}, childNames(rec)); diff != "" {
+			t.Errorf("children (-want +got):\n%s", diff)
 		}
 	})
 

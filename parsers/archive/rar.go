@@ -57,11 +57,7 @@ func (*Rar) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink) erro
 	err := j.run(ctx)
 	out.Meta("entries", j.entries)
 	j.enc.report(out, j.m.files)
-	j.m.finish()
-	if err != nil {
-		return err
-	}
-	return j.m.err()
+	return j.m.done(err)
 }
 
 type rarJob struct {
@@ -87,12 +83,10 @@ func (j *rarJob) run(ctx context.Context) error {
 	if scan.version != 0 {
 		j.out.Meta("rar_version", scan.version)
 	}
+	var pw password
 	if scan.headerEncrypted || scan.encryptedFiles > 0 {
 		j.enc.methods[scan.method()] = true
 		j.enc.header = scan.headerEncrypted
-	}
-	var pw password
-	if scan.headerEncrypted || scan.encryptedFiles > 0 {
 		if scan.maxKDF > rarMaxKDF {
 			j.m.limitNote(fmt.Sprintf("RAR5 key derivation of 2^%d rounds; passwords not tried", scan.maxKDF))
 		} else {
@@ -307,19 +301,11 @@ func scanRAR5(d []byte, limit int) rarScan {
 			break
 		}
 		hdr := rarBuf{b: b.b[:size]}
-		typ, flags := hdr.vint(), hdr.vint()
-		var extraSize, dataSize uint64
-		if flags&0x0001 != 0 {
-			extraSize = hdr.vint()
-		}
-		if flags&0x0002 != 0 {
-			dataSize = hdr.vint()
-		}
-		if hdr.bad || extraSize > uint64(len(hdr.b)) {
+		typ, dataSize, ok := s.block(&hdr)
+		if !ok {
 			break
 		}
-		switch typ {
-		case 4: // archive encryption header: everything after is encrypted
+		if typ == 4 { // archive encryption header: everything after is encrypted
 			s.headerEncrypted = true
 			hdr.vint() // version
 			eflags := hdr.vint()
@@ -332,8 +318,6 @@ func scanRAR5(d []byte, limit int) rarScan {
 			}
 			s.hdrRest = d[uint64(4+hlen)+size:]
 			return s
-		case 2, 3: // file, service
-			s.scanExtra(hdr.b[len(hdr.b)-int(extraSize):], typ == 2)
 		}
 		total := uint64(4+hlen) + size
 		if dataSize > uint64(len(d)) || total+dataSize > uint64(len(d)) {
@@ -342,6 +326,28 @@ func scanRAR5(d []byte, limit int) rarScan {
 		d = d[total+dataSize:]
 	}
 	return s
+}
+
+// block reads the common fields of a RAR5 block header (type, flags, extra
+// area and data sizes), leaving hdr at the type-specific fields, and scans
+// the extra area of a file or service header. ok is false when the header
+// is damaged.
+func (s *rarScan) block(hdr *rarBuf) (typ, dataSize uint64, ok bool) {
+	typ, flags := hdr.vint(), hdr.vint()
+	var extraSize uint64
+	if flags&0x0001 != 0 {
+		extraSize = hdr.vint()
+	}
+	if flags&0x0002 != 0 {
+		dataSize = hdr.vint()
+	}
+	if hdr.bad || extraSize > uint64(len(hdr.b)) {
+		return 0, 0, false
+	}
+	if typ == 2 || typ == 3 { // file, service
+		s.scanExtra(hdr.b[len(hdr.b)-int(extraSize):], typ == 2)
+	}
+	return typ, dataSize, true
 }
 
 // scanExtra reads a RAR5 extra area for encryption records.
@@ -433,19 +439,9 @@ func (s *rarScan) scanEncrypted(password string, limit int) (ok bool) {
 		plain := make([]byte, padded)
 		cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, d[16:16+padded])
 		hdr := rarBuf{b: plain[total-int(size) : total]}
-		typ, flags := hdr.vint(), hdr.vint()
-		var extraSize, dataSize uint64
-		if flags&0x0001 != 0 {
-			extraSize = hdr.vint()
-		}
-		if flags&0x0002 != 0 {
-			dataSize = hdr.vint()
-		}
-		if hdr.bad || extraSize > uint64(len(hdr.b)) {
+		_, dataSize, ok := s.block(&hdr)
+		if !ok {
 			return true
-		}
-		if typ == 2 || typ == 3 {
-			s.scanExtra(hdr.b[len(hdr.b)-int(extraSize):], typ == 2)
 		}
 		next := uint64(16 + padded)
 		if dataSize > uint64(len(d)) || next+dataSize > uint64(len(d)) {

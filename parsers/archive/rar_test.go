@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"triage/parsers"
 	"triage/parsers/filetype"
 )
@@ -263,16 +261,7 @@ func TestRar_Parse(t *testing.T) {
 			if err != nil && !errors.Is(err, parsers.ErrLimit) {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.children, childMap(rec)); diff != "" {
-				t.Errorf("children (-want +got):\n%s", diff)
-			}
-			got := codes(rec)
-			slices.Sort(got)
-			want := slices.Clone(tt.codes)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("codes (-want +got):\n%s\n%v", diff, rec.Findings)
-			}
+			checkListing(t, rec, tt.children, tt.codes)
 			if rec.MetaData["encrypted"] != tt.encrypted || (tt.encrypted && rec.MetaData["password"] != tt.password) {
 				t.Errorf("meta %v", rec.MetaData)
 			}

@@ -48,11 +48,7 @@ func (*SevenZip) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink)
 	err := j.run(ctx)
 	out.Meta("entries", j.entries)
 	j.enc.report(out, j.m.files)
-	j.m.finish()
-	if err != nil {
-		return err
-	}
-	return j.m.err()
+	return j.m.done(err)
 }
 
 // slowCandidates is candidates with a shorter common list.

@@ -372,16 +372,7 @@ func TestSevenZip_Parse(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.children, childMap(rec)); diff != "" {
-				t.Errorf("children (-want +got):\n%s", diff)
-			}
-			got := codes(rec)
-			slices.Sort(got)
-			want := slices.Clone(tt.codes)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("codes (-want +got):\n%s", diff)
-			}
+			checkListing(t, rec, tt.children, tt.codes)
 			if rec.MetaData["encrypted"] != tt.encrypted {
 				t.Errorf("meta encrypted = %v", rec.MetaData["encrypted"])
 			}

@@ -58,11 +58,9 @@ func ZipMembers(ctx context.Context, in *parsers.Input, out parsers.Sink, passwo
 	}
 	z.enc.tried = len(z.pws)
 	err := z.run(ctx)
-	z.report()
-	if err != nil {
-		return err
-	}
-	return z.m.err()
+	out.Meta("entries", z.entries)
+	z.enc.report(out, z.m.files)
+	return z.m.done(err)
 }
 
 type zipJob struct {
@@ -136,13 +134,6 @@ func (z *zipJob) run(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// report writes the findings and meta gathered by run.
-func (z *zipJob) report() {
-	z.out.Meta("entries", z.entries)
-	z.enc.report(z.out, z.m.files)
-	z.m.finish()
 }
 
 // overlaps marks entries whose local header another entry already uses and

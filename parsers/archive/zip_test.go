@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -119,16 +120,7 @@ func TestZip_Parse_members(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
-			if diff := cmp.Diff(tt.children, childMap(rec)); diff != "" {
-				t.Errorf("children (-want +got):\n%s", diff)
-			}
-			got := codes(rec)
-			slices.Sort(got)
-			want := slices.Clone(tt.codes)
-			slices.Sort(want)
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("finding codes (-want +got):\n%s", diff)
-			}
+			checkListing(t, rec, tt.children, tt.codes)
 			for code, c := range tt.campaign {
 				if f := findingOf(rec, code); f == nil || f.Campaign != c {
 					t.Errorf("%s campaign: got %+v, want %q", code, f, c)
@@ -667,6 +659,29 @@ func TestZip_Parse_hostile(t *testing.T) {
 		rec, err := run(t, NewZip(), "x.zip", "zip", data)
 		if err != nil || len(rec.Children) != 1 || !errors.Is(rec.Children[0].Err, parsers.ErrUnsupported) {
 			t.Errorf("err %v children %+v", err, rec.Children)
+		}
+	})
+
+	t.Run("many_descriptor_entries_before_padding", func(t *testing.T) {
+		// Local headers deferring their sizes to a data descriptor, none
+		// present, then a large tail: sizing each entry must not search
+		// the tail again (it did, quadratic: seconds per 10 MiB).
+		var data []byte
+		for range 10000 {
+			h := make([]byte, localLen)
+			copy(h, sigLocal)
+			binary.LittleEndian.PutUint16(h[6:], flagDescriptor)
+			binary.LittleEndian.PutUint16(h[26:], 1) // a one-byte name
+			data = append(append(data, h...), 'a')
+		}
+		data = append(data, make([]byte, 24<<20)...)
+		start := time.Now()
+		rec, err := run(t, NewZip(), "x.zip", "zip", data)
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("took %v", d)
+		}
+		if !errors.Is(err, parsers.ErrMalformed) || len(rec.Children) != 10000 {
+			t.Errorf("err %v, %d children", err, len(rec.Children))
 		}
 	})
 
