@@ -112,6 +112,10 @@ func TestParser_benignModule(t *testing.T) {
 	if score != 0 || len(rec.Children) != 0 {
 		t.Errorf("benign module scored %d with findings %+v and %d children", score, rec.Findings, len(rec.Children))
 	}
+	// The module was analysed, not skipped: its one procedure is counted.
+	if rec.MetaData["mraptor"] != "---" || rec.MetaData["procedures"] != 1 {
+		t.Errorf("meta %v, want mraptor --- and 1 procedure", rec.MetaData)
+	}
 }
 
 func TestParser_invalidUTF8(t *testing.T) {
