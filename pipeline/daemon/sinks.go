@@ -154,28 +154,22 @@ func (s *JSONLSink) Preload(ids map[string]bool) (found int, err error) {
 	r := bufio.NewReaderSize(f, 1<<20)
 	prefix := []byte(`{"id":`)
 	for {
+		// The id leads the line: read it before the rest of a long line
+		// (a full report) is skipped, which reuses the buffer.
 		line, err := r.ReadSlice('\n')
-		if errors.Is(err, bufio.ErrBufferFull) {
-			// A long line: its head is all we need; skip the rest.
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = r.ReadSlice('\n')
-			}
-			if bytes.HasPrefix(line, prefix) {
-				if id, ok := lineID(line[len(prefix):]); ok && ids[id] {
-					s.markAlready(id)
-					found++
-				}
-			}
-		} else if bytes.HasPrefix(line, prefix) {
+		if bytes.HasPrefix(line, prefix) {
 			if id, ok := lineID(line[len(prefix):]); ok && ids[id] {
 				s.markAlready(id)
 				found++
 			}
 		}
+		for errors.Is(err, bufio.ErrBufferFull) {
+			_, err = r.ReadSlice('\n')
+		}
 		if err == io.EOF {
 			return found, nil
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+		if err != nil {
 			return found, err
 		}
 	}

@@ -191,28 +191,31 @@ func TestStore_stateMachineAndStale(t *testing.T) {
 
 func TestJSONLSink_repairAndPreload(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "r.jsonl")
-	// A crash left a torn last line.
-	os.WriteFile(p, []byte(`{"id":"a/INBOX/1/1","verdict":"clean"}`+"\n"+`{"id":"a/INBOX/1/2","verd`), 0o640)
+	// A line longer than Preload's read buffer (a result with its full
+	// report), then a crash that left a torn last line.
+	long := `{"id":"a/INBOX/1/4","verdict":"clean","report":"` + strings.Repeat("x", 1<<20+100) + `"}` + "\n"
+	kept := long + `{"id":"a/INBOX/1/1","verdict":"clean"}` + "\n"
+	os.WriteFile(p, []byte(kept+`{"id":"a/INBOX/1/2","verd`), 0o640)
 	s, err := OpenJSONL(p, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(p); string(b) != `{"id":"a/INBOX/1/1","verdict":"clean"}`+"\n" {
-		t.Fatalf("after repair: %q", b)
+	if b, _ := os.ReadFile(p); string(b) != kept {
+		t.Fatalf("after repair: %d bytes, want %d", len(b), len(kept))
 	}
-	n, err := s.Preload(map[string]bool{"a/INBOX/1/1": true, "a/INBOX/1/2": true})
-	if err != nil || n != 1 {
-		t.Fatalf("preload: %d %v", n, err)
+	n, err := s.Preload(map[string]bool{"a/INBOX/1/1": true, "a/INBOX/1/2": true, "a/INBOX/1/4": true})
+	if err != nil || n != 2 {
+		t.Fatalf("preload: %d %v, want the long line's and the short line's ids", n, err)
 	}
 	ctx := context.Background()
-	for _, id := range []string{"a/INBOX/1/1", "a/INBOX/1/2", "a/INBOX/1/3"} {
+	for _, id := range []string{"a/INBOX/1/1", "a/INBOX/1/2", "a/INBOX/1/3", "a/INBOX/1/4"} {
 		if err := s.Deliver(ctx, &Event{ID: id, Verdict: "clean"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	s.Close()
 	got := jsonlIDs(t, p)
-	want := map[string]int{"a/INBOX/1/1": 1, "a/INBOX/1/2": 1, "a/INBOX/1/3": 1}
+	want := map[string]int{"a/INBOX/1/1": 1, "a/INBOX/1/2": 1, "a/INBOX/1/3": 1, "a/INBOX/1/4": 1}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("lines (-want +got):\n%s", d)
 	}
