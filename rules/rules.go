@@ -166,17 +166,19 @@ func Load(opts Options) (*Set, error) {
 	if opts.CacheDir == "" {
 		return Compile(srcs)
 	}
-	path := filepath.Join(opts.CacheDir, "rules-"+cacheKey(srcs)+".yarc")
-	if set, err := loadCompiled(path, srcs); err == nil {
-		set.cacheScope(opts.CacheDir, srcs)
-		return set, nil
-	}
-	set, err := Compile(srcs)
+	prefix := "rules-" + cacheKey(srcs)
+	path := filepath.Join(opts.CacheDir, prefix+".yarc")
+	set, err := loadCompiled(path, srcs)
 	if err != nil {
-		return nil, err
+		if set, err = Compile(srcs); err != nil {
+			return nil, err
+		}
+		saveRules(set.Rules, opts.CacheDir, path)
 	}
-	saveRules(set.Rules, opts.CacheDir, path)
-	set.cacheScope(opts.CacheDir, srcs)
+	// The scoped selections are kept beside the full set.
+	if set.scope != nil {
+		set.scope.cacheDir, set.scope.cachePrefix = opts.CacheDir, prefix
+	}
 	return set, nil
 }
 
@@ -195,13 +197,6 @@ func saveRules(r *yara.Rules, dir, path string) {
 		os.Rename(tmp.Name(), path)
 	}
 	os.Remove(tmp.Name())
-}
-
-// cacheScope lets the scoped selections be kept beside the full set.
-func (s *Set) cacheScope(dir string, srcs []Source) {
-	if s.scope != nil {
-		s.scope.cacheDir, s.scope.cachePrefix = dir, "rules-"+cacheKey(srcs)
-	}
 }
 
 // DefaultCacheDir is the per-user cache for compiled rules, or "".
@@ -234,43 +229,29 @@ func cacheKey(srcs []Source) string {
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
 
-// loadCompiled reads a cached compiled set and rebuilds its metadata.
+// loadCompiled reads a cached compiled set.
 func loadCompiled(path string, srcs []Source) (*Set, error) {
 	r, err := yara.LoadRules(path)
 	if err != nil {
 		return nil, err
 	}
-	set := &Set{Rules: r, Meta: map[string]Meta{}}
 	ruleFile := map[string]string{}
 	for _, s := range srcs {
-		set.Files = append(set.Files, s.Name)
 		for _, n := range ruleNames(s.Text) {
 			ruleFile[n] = s.Name
 		}
 	}
-	for _, rule := range r.GetRules() {
-		m := metaFrom(rule.Identifier(), rule.Metas())
-		m.File = ruleFile[m.Name]
-		set.Meta[m.Name] = m
-	}
-	set.initScope(srcs)
-	return set, nil
+	return newSet(r, srcs, ruleFile, nil), nil
 }
 
 // Compile compiles sources into one rule set. Each file is its own
 // namespace-free unit; duplicate rule names are an error.
 func Compile(srcs []Source) (*Set, error) {
-	c, err := yara.NewCompiler()
+	c, err := newCompiler()
 	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
+		return nil, err
 	}
 	defer c.Destroy()
-	for k, v := range externals {
-		if err := c.DefineVariable(k, v); err != nil {
-			return nil, fmt.Errorf("rules: define %s: %w", k, err)
-		}
-	}
-	set := &Set{Meta: map[string]Meta{}}
 	ruleFile := map[string]string{}
 	for _, s := range srcs {
 		if err := c.AddString(s.Text, ""); err != nil {
@@ -280,7 +261,6 @@ func Compile(srcs []Source) (*Set, error) {
 			}
 			return nil, fmt.Errorf("rules: compile %s: %w: %s", s.Name, err, strings.Join(msgs, "; "))
 		}
-		set.Files = append(set.Files, s.Name)
 		// Record which file each new rule came from by name scan.
 		for _, n := range ruleNames(s.Text) {
 			if prev, dup := ruleFile[n]; dup {
@@ -289,27 +269,58 @@ func Compile(srcs []Source) (*Set, error) {
 			ruleFile[n] = s.Name
 		}
 	}
+	var warnings []string
 	for _, w := range c.Warnings {
-		set.Warnings = append(set.Warnings, fmt.Sprintf("line %d: %s", w.Line, w.Text))
+		warnings = append(warnings, fmt.Sprintf("line %d: %s", w.Line, w.Text))
 	}
-	r, err := c.GetRules()
+	r, err := compiled(c)
 	if err != nil {
-		return nil, fmt.Errorf("rules: %w", err)
-	}
-	if r, err = compact(r); err != nil {
 		return nil, err
 	}
-	set.Rules = r
+	return newSet(r, srcs, ruleFile, warnings), nil
+}
+
+// newSet wraps compiled rules with their metadata and prepares scanning.
+func newSet(r *yara.Rules, srcs []Source, ruleFile map[string]string, warnings []string) *Set {
+	set := &Set{Rules: r, Meta: map[string]Meta{}, Warnings: warnings}
+	for _, s := range srcs {
+		set.Files = append(set.Files, s.Name)
+	}
 	for _, rule := range r.GetRules() {
 		m := metaFrom(rule.Identifier(), rule.Metas())
 		m.File = ruleFile[m.Name]
 		set.Meta[m.Name] = m
 	}
 	set.initScope(srcs)
-	return set, nil
+	return set
 }
 
-// MetaFor returns the metadata of a matched rule from its yara metas.
+// newCompiler returns a compiler with triage's external variables
+// declared.
+func newCompiler() (*yara.Compiler, error) {
+	c, err := yara.NewCompiler()
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	for k, v := range externals {
+		if err := c.DefineVariable(k, v); err != nil {
+			c.Destroy()
+			return nil, fmt.Errorf("rules: define %s: %w", k, err)
+		}
+	}
+	return c, nil
+}
+
+// compiled takes a compiler's rules, compacted.
+func compiled(c *yara.Compiler) (*yara.Rules, error) {
+	r, err := c.GetRules()
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	return compact(r)
+}
+
+// metaFrom reads a rule's metadata from its yara metas.
 func metaFrom(name string, metas []yara.Meta) Meta {
 	m := Meta{Name: name, Severity: parsers.Medium, Raw: map[string]string{}}
 	for _, kv := range metas {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -42,8 +44,13 @@ func (v Vars) scope() Scope {
 	return Scope{Filetype: v.Filetype, ParentType: v.ParentType, Extension: v.Extension, Derived: v.Derived, Depth: v.Depth}
 }
 
-// maxScopes bounds the memo of scopes seen (extensions are arbitrary).
+// maxScopes bounds the memo of scopes seen. It is keyed by canonical
+// scopes, so only the values the conditions name multiply its entries.
 const maxScopes = 4096
+
+// other stands for every value of a variable that no condition compares
+// it with: a plain YARA string cannot hold a bare double quote.
+const other = `"`
 
 // scoper picks the rules that could match an artifact.
 type scoper struct {
@@ -52,6 +59,13 @@ type scoper struct {
 	conds   []cond
 	closure [][]int // each rule with the rules it names, transitively
 	global  []int
+
+	// lits are the values conditions compare filetype, parent_type and
+	// extension with; depths are depths that reach every outcome of the
+	// conditions' depth tests, and depthCap the one beyond them all.
+	lits     map[string]map[string]bool
+	depths   []int
+	depthCap int
 
 	cacheDir    string // where compiled selections are kept, or ""
 	cachePrefix string
@@ -183,6 +197,8 @@ func newScoper(srcs []Source, full *yara.Rules) (*scoper, error) {
 	if len(sc.rules) != len(full.GetRules()) {
 		return nil, fmt.Errorf("split %d rules, libyara compiled %d", len(sc.rules), len(full.GetRules()))
 	}
+	link(sc.rules)
+	sc.literals()
 	sc.closure = make([][]int, len(sc.rules))
 	for i := range sc.rules {
 		seen := map[int]bool{i: true}
@@ -264,30 +280,37 @@ func (sc *scoper) candidates(s *Scope) []bool {
 	return in
 }
 
-// choose returns how to scan an artifact in scope s.
+// choose returns how to scan an artifact in scope s. A selection that
+// does not compile (rules lint names it) leaves the scope scanned with
+// every rule, once and for all: it is not compiled again per artifact.
 func (sc *scoper) choose(s Scope) (choice, error) {
+	s = sc.canon(s)
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if c, ok := sc.byScope[s]; ok {
 		return c, nil
 	}
-	var c choice
-	var err error
-	if c.data, err = sc.selection(sc.candidates(&s)); err != nil {
-		return c, err
-	}
-	for i, r := range sc.rules {
-		if sc.dataFree[i] && !r.private && sc.conds[i].eval(&s, false) != triFalse {
-			if c.meta, err = sc.selection(sc.metaIn); err != nil {
-				return c, err
-			}
-			break
-		}
+	c, err := sc.chooseLocked(&s)
+	if err != nil {
+		c = choice{data: sc.full}
 	}
 	if len(sc.byScope) < maxScopes {
 		sc.byScope[s] = c
 	}
-	return c, nil
+	return c, err
+}
+
+func (sc *scoper) chooseLocked(s *Scope) (c choice, err error) {
+	if c.data, err = sc.selection(sc.candidates(s)); err != nil {
+		return c, err
+	}
+	for i, r := range sc.rules {
+		if sc.dataFree[i] && !r.private && sc.conds[i].eval(s, false) != triFalse {
+			c.meta, err = sc.selection(sc.metaIn)
+			break
+		}
+	}
+	return c, err
 }
 
 // selection returns the compiled rules for a choice of rules. The caller
@@ -319,13 +342,10 @@ func (sc *scoper) selection(in []bool) (*subset, error) {
 	return sub, nil
 }
 
-// grid lists scopes that together reach every selection the rules can
-// ask for: each value a condition compares filetype, parent_type or
-// extension with, plus one it does not, with and without derived, and the
-// depths around each one a condition names.
-func (sc *scoper) grid() []Scope {
-	vals := map[string]map[string]bool{"filetype": {"\x00": true}, "parent_type": {"\x00": true, "": true}, "extension": {"\x00": true, "": true}}
-	depths := map[int]bool{0: true, 1: true}
+// literals collects the values and depths the conditions test.
+func (sc *scoper) literals() {
+	sc.lits = map[string]map[string]bool{"filetype": {}, "parent_type": {}, "extension": {}}
+	depths := map[int]bool{0: true}
 	var walk func(c cond)
 	walk = func(c cond) {
 		switch x := c.(type) {
@@ -340,21 +360,54 @@ func (sc *scoper) grid() []Scope {
 		case notCond:
 			walk(x.c)
 		case varCond:
-			vals[x.name][x.value] = true
+			sc.lits[x.name][x.value] = true
 		case depthCond:
-			for d := x.n - 1; d <= x.n+1; d++ {
-				depths[max(d, 0)] = true
+			depths[x.n] = true
+			if x.n > 0 {
+				depths[x.n-1] = true
+			}
+			if x.n < math.MaxInt {
+				depths[x.n+1] = true
 			}
 		}
 	}
 	for _, c := range sc.conds {
 		walk(c)
 	}
+	for d := range depths {
+		sc.depths = append(sc.depths, d)
+	}
+	slices.Sort(sc.depths)
+	sc.depthCap = sc.depths[len(sc.depths)-1]
+}
+
+// canon maps s to the one scope that stands for all those every condition
+// evaluates alike: a value no condition compares with becomes other, a
+// depth beyond every one a condition names becomes depthCap. The memo is
+// keyed by it, so extensions chosen by senders do not fill it.
+func (sc *scoper) canon(s Scope) Scope {
+	if !sc.lits["filetype"][s.Filetype] {
+		s.Filetype = other
+	}
+	if !sc.lits["parent_type"][s.ParentType] {
+		s.ParentType = other
+	}
+	if !sc.lits["extension"][s.Extension] {
+		s.Extension = other
+	}
+	s.Depth = min(s.Depth, sc.depthCap)
+	return s
+}
+
+// grid lists the canonical scopes: together they reach every selection
+// the rules can ask for.
+func (sc *scoper) grid() []Scope {
+	vals := func(name string) []string { return append(slices.Collect(maps.Keys(sc.lits[name])), other) }
 	var out []Scope
-	for ft := range vals["filetype"] {
-		for pt := range vals["parent_type"] {
-			for ext := range vals["extension"] {
-				for d := range depths {
+	for _, ft := range vals("filetype") {
+		for _, pt := range vals("parent_type") {
+			for _, ext := range vals("extension") {
+				for _, d := range sc.depths {
 					for _, der := range []bool{false, true} {
 						out = append(out, Scope{Filetype: ft, ParentType: pt, Extension: ext, Depth: d, Derived: der})
 					}
@@ -387,24 +440,15 @@ func (sc *scoper) load(in []bool, key string) (*subset, error) {
 			b.WriteString("\n\n")
 		}
 	}
-	c, err := yara.NewCompiler()
+	c, err := newCompiler()
 	if err != nil {
 		return nil, err
 	}
 	defer c.Destroy()
-	for k, v := range externals {
-		if err := c.DefineVariable(k, v); err != nil {
-			return nil, err
-		}
-	}
 	if err := c.AddString(b.String(), ""); err != nil {
 		return nil, fmt.Errorf("rules: compile a scoped subset: %w", err)
 	}
-	r, err := c.GetRules()
-	if err != nil {
-		return nil, err
-	}
-	r, err = compact(r)
+	r, err := compiled(c)
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +477,8 @@ func compact(r *yara.Rules) (*yara.Rules, error) {
 
 // Warm compiles (or loads) every rule selection the rules can ask for,
 // so that the first messages do not pay for it, and returns how many
-// there are. The daemon calls it at start.
+// there are; an error names a selection that does not compile (`triage
+// rules lint` reports it).
 func (s *Set) Warm() (selections int, err error) {
 	if s.scope == nil {
 		return 1, nil
@@ -502,10 +547,7 @@ func (s *Set) Scoped() (bool, string) {
 func (s *Set) Scan(data []byte, v Vars, timeout time.Duration) ([]string, error) {
 	c := choice{data: s.unscoped}
 	if s.scope != nil {
-		var err error
-		if c, err = s.scope.choose(v.scope()); err != nil {
-			c = choice{data: s.scope.full}
-		}
+		c, _ = s.scope.choose(v.scope())
 	}
 	var out []string
 	var firstErr error

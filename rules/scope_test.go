@@ -41,6 +41,7 @@ rule Uses_Helper
 	if err != nil {
 		t.Fatal(err)
 	}
+	link(rs)
 	if !reflect.DeepEqual(imports, []string{`import "math"`}) {
 		t.Errorf("imports %q", imports)
 	}
@@ -326,6 +327,7 @@ rule Big_Binary { condition: filetype == "binary" and uint8(0) == 0x4d }
 	if err != nil {
 		t.Fatal(err)
 	}
+	link(rs)
 	for _, r := range rs {
 		if r.readsOnlyVars() != readOnly[r.name] {
 			t.Errorf("%s: readsOnlyVars %v", r.name, r.readsOnlyVars())
@@ -378,6 +380,7 @@ func FuzzSplitRules(f *testing.F) {
 		if err != nil {
 			return
 		}
+		link(rs)
 		for _, r := range rs {
 			if !strings.Contains(src, r.text) || r.name == "" {
 				t.Fatalf("rule %q: text %q is not from the source", r.name, r.text)
@@ -392,4 +395,98 @@ func FuzzSplitRules(f *testing.F) {
 			r.readsOnlyVars()
 		}
 	})
+}
+
+// TestScope_referencesAcrossFilesAndWildcards: a rule may name a rule of
+// an earlier file, or a set of rules by wildcard ("all of (X_*)"). Each
+// selection must hold every rule so named: a missing one either fails to
+// compile (and every artifact paid for a compile) or silently changes what
+// "all of" and "none of" count.
+func TestScope_referencesAcrossFilesAndWildcards(t *testing.T) {
+	a := `
+private rule A_Gate { condition: filetype == "x" }
+rule X_1 { strings: $a = "A" condition: filetype == "lnk" and $a }
+private rule X_2 { strings: $b = "B" condition: $b and filetype == "pdf" }
+private rule X_3 { strings: $c = "C" condition: $c }`
+	b := `
+rule B_Uses_Gate { strings: $a = "A" condition: A_Gate and $a }
+rule All_X { condition: filetype == "lnk" and all of (X_*) }
+rule None_X { condition: filetype == "lnk" and none of (X_*) }
+rule Name_Gate { condition: A_Gate and filename matches /invoice/ }`
+	for _, srcs := range [][]Source{{{Name: "a.yar", Text: a}, {Name: "b.yar", Text: b}}, {{Name: "ab.yar", Text: a + b}}} {
+		set, err := Compile(srcs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, why := set.Scoped(); !ok {
+			t.Fatal(why)
+		}
+		if _, err := set.Warm(); err != nil {
+			t.Errorf("%d files: a selection does not compile: %v", len(srcs), err)
+		}
+		// Name_Gate reads only variables, through A_Gate: it is judged
+		// without the artifact's bytes.
+		if c, err := set.scope.choose(Scope{Filetype: "x"}); err != nil || c.meta == nil {
+			t.Errorf("%d files: Name_Gate is not evaluated on the variables alone (%v)", len(srcs), err)
+		}
+		hits := 0
+		for _, ft := range []string{"x", "lnk", "pdf", "text"} {
+			if _, err := set.scope.choose(Scope{Filetype: ft}); err != nil {
+				t.Errorf("%d files, filetype %s: %v", len(srcs), ft, err)
+			}
+			for _, data := range []string{"A", "B", "C", "AC", "ABC", "none"} {
+				v := Vars{Filename: "invoice." + ft, Extension: ft, Filetype: ft}
+				got, err1 := set.Scan([]byte(data), v, time.Second)
+				want, err2 := set.WithoutScope().Scan([]byte(data), v, time.Second)
+				if err1 != nil || err2 != nil || !slices.Equal(sorted(got), sorted(want)) {
+					t.Errorf("%d files, filetype %s, data %q: scoped %v (%v), whole %v (%v)", len(srcs), ft, data, got, err1, want, err2)
+				}
+				hits += len(want)
+			}
+		}
+		if hits < 8 {
+			t.Errorf("only %d matches: the comparison proves little", hits)
+		}
+	}
+}
+
+// TestScope_memoIsBounded: scopes are memoised by what the conditions can
+// tell apart, so extensions and depths chosen by senders do not grow the
+// memo; and the canonical scope evaluates every condition as the scope
+// itself does.
+func TestScope_memoIsBounded(t *testing.T) {
+	set, err := Load(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := set.scope
+	for i := 0; i < 5000; i++ {
+		s := Scope{Filetype: "zip", ParentType: "eml", Extension: fmt.Sprintf("x%d", i), Depth: i % 40}
+		if _, err := sc.choose(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(sc.byScope); n > sc.depthCap+1 {
+		t.Errorf("%d memo entries for one file type, parent and %d depths", n, sc.depthCap+1)
+	}
+	var scopes []Scope
+	for _, ft := range []string{"vba", "zip", "lnk", "text", "unheard-of", ""} {
+		for _, pt := range []string{"", "ole", "lnk", "eml", "unheard-of"} {
+			for _, ext := range []string{"", "js", "docm", "iqy", "unheard-of"} {
+				for _, d := range []int{0, 1, 2, 3, 7, 1000} {
+					scopes = append(scopes, Scope{Filetype: ft, ParentType: pt, Extension: ext, Depth: d, Derived: d%2 == 1})
+				}
+			}
+		}
+	}
+	for _, s := range scopes {
+		c := sc.canon(s)
+		for i, cnd := range sc.conds {
+			for _, typeOnly := range []bool{false, true} {
+				if a, b := cnd.eval(&s, typeOnly), cnd.eval(&c, typeOnly); a != b {
+					t.Fatalf("rule %s: %v on %+v, %v on its canonical scope %+v", sc.rules[i].name, a, s, b, c)
+				}
+			}
+		}
+	}
 }

@@ -150,9 +150,9 @@ type srcRule struct {
 	text    string // the whole declaration, modifiers to closing brace
 	private bool
 	global  bool
-	cond    []token // the condition's tokens
-	refs    []string
-	strings bool // it has a strings section
+	cond    []token  // the condition's tokens
+	refs    []string // the rules the condition names (set by link)
+	strings bool     // it has a strings section
 }
 
 // splitRules cuts a source file into its import lines and rules.
@@ -218,20 +218,43 @@ func splitRules(src string) (imports []string, out []srcRule, err error) {
 		out = append(out, r)
 		i = j + 1
 	}
-	names := map[string]bool{}
-	for _, r := range out {
+	return imports, out, nil
+}
+
+// link sets each rule's refs: the rules its condition names, by name or
+// by a rule-set wildcard such as "any of (Emotet_*)". The rules are those
+// of every source compiled together: a rule may name a rule of an earlier
+// file. A wildcard is given every rule with its prefix, also those declared
+// after the rule, which YARA's wildcard does not see: a selection holding
+// them declares them after the rule too.
+func link(rs []srcRule) {
+	names := make(map[string]bool, len(rs))
+	for _, r := range rs {
 		names[r.name] = true
 	}
-	for k := range out {
+	for k := range rs {
 		seen := map[string]bool{}
-		for _, t := range out[k].cond {
-			if t.kind == tIdent && names[t.text] && !seen[t.text] {
-				seen[t.text] = true
-				out[k].refs = append(out[k].refs, t.text)
+		ref := func(n string) {
+			if !seen[n] {
+				seen[n] = true
+				rs[k].refs = append(rs[k].refs, n)
+			}
+		}
+		for _, t := range rs[k].cond {
+			switch {
+			case t.kind != tIdent:
+			case names[t.text]:
+				ref(t.text)
+			case strings.HasSuffix(t.text, "*") && isIdentStart(t.text[0]):
+				prefix := strings.TrimSuffix(t.text, "*")
+				for _, r := range rs {
+					if strings.HasPrefix(r.name, prefix) {
+						ref(r.name)
+					}
+				}
 			}
 		}
 	}
-	return imports, out, nil
 }
 
 // readsOnlyVars reports whether the rule's outcome depends on nothing but
