@@ -123,7 +123,7 @@ func mustRead(t *testing.T, p string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
-		t.Skipf("sample not available: %v", err)
+		t.Fatalf("bundled sample: %v", err)
 	}
 	return b
 }

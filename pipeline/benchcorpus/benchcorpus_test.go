@@ -22,7 +22,7 @@ func samplesDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("samples not found at %s", dir)
+		t.Fatalf("the bundled samples are not at %s: %v", dir, err)
 	}
 	return dir
 }
