@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -85,5 +84,4 @@ func BenchmarkTriage_typical50KB(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-	_ = fmt.Sprint
 }

@@ -42,11 +42,7 @@ type Config struct {
 // Engine triages messages. It is safe for concurrent use: each Triage call
 // has its own budget and YARA scanner; the compiled rules are shared.
 type Engine struct {
-	cfg       Config
-	limits    parsers.Limits
-	parsers   []parsers.Parser
-	log       *slog.Logger
-	ruleCount int
+	cfg Config // with defaults filled in
 }
 
 // New returns an engine.
@@ -68,18 +64,17 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Scoring = cfg.Scoring.withDefaults()
-	e := &Engine{cfg: cfg, limits: cfg.Limits.WithDefaults(), parsers: cfg.Parsers, log: cfg.Logger}
-	e.ruleCount = len(cfg.Rules.Meta)
-	return e, nil
+	cfg.Limits = cfg.Limits.WithDefaults()
+	return &Engine{cfg: cfg}, nil
 }
 
 // Limits returns the engine's limits with defaults filled in.
-func (e *Engine) Limits() parsers.Limits { return e.limits }
+func (e *Engine) Limits() parsers.Limits { return e.cfg.Limits }
 
 // TriageReader reads at most Limits.MaxInputBytes from r and triages it.
 // Input beyond the limit is not read; the report says so.
 func (e *Engine) TriageReader(ctx context.Context, name string, r io.Reader) (*Report, error) {
-	data, err := io.ReadAll(io.LimitReader(r, e.limits.MaxInputBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, e.cfg.Limits.MaxInputBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: read %s: %w", name, err)
 	}
@@ -90,32 +85,32 @@ func (e *Engine) TriageReader(ctx context.Context, name string, r io.Reader) (*R
 // judged as if it had arrived attached to a message.
 func (e *Engine) Triage(ctx context.Context, name string, data []byte) (*Report, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(e.limits.TimeoutMillis)*time.Millisecond)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(e.cfg.Limits.TimeoutMillis)*time.Millisecond)
 	defer cancel()
 	run := &run{
 		e:      e,
 		ctx:    ctx,
-		budget: parsers.NewBudget(ctx, e.limits),
+		budget: parsers.NewBudget(ctx, e.cfg.Limits),
 		report: &Report{SchemaVersion: SchemaVersion, Reasons: []Reason{}, Artifacts: []*Artifact{}},
 		urls:   newOrdered(),
 		doms:   newOrdered(),
 		ips:    newOrdered(),
 	}
 	var truncated bool
-	if int64(len(data)) > e.limits.MaxInputBytes {
-		data = data[:e.limits.MaxInputBytes]
+	if int64(len(data)) > e.cfg.Limits.MaxInputBytes {
+		data = data[:e.cfg.Limits.MaxInputBytes]
 		truncated = true
 	}
 	root := run.newNode(nil, parsers.Child{Name: name, Data: data})
 	if truncated {
 		root.art.Findings = append(root.art.Findings, parsers.Finding{Code: "limit.input_size", Severity: parsers.Medium,
-			Detail: fmt.Sprintf("input larger than %d bytes: only the first %d were judged", e.limits.MaxInputBytes, e.limits.MaxInputBytes)})
+			Detail: fmt.Sprintf("input larger than %d bytes: only the first %d were judged", e.cfg.Limits.MaxInputBytes, e.cfg.Limits.MaxInputBytes)})
 	}
 	run.walk(root)
 	run.finish()
 	rep := run.report
 	rep.Input = InputInfo{Name: name, Size: int64(len(data)), SHA256: root.art.SHA256, Type: root.art.Type}
-	rep.Stats = Stats{DurationMS: float64(time.Since(start).Microseconds()) / 1000, Artifacts: len(rep.Artifacts), DecodedBytes: run.budget.Used(), RulesLoaded: e.ruleCount}
+	rep.Stats = Stats{DurationMS: float64(time.Since(start).Microseconds()) / 1000, Artifacts: len(rep.Artifacts), DecodedBytes: run.budget.Used(), RulesLoaded: len(e.cfg.Rules.Meta)}
 	if err := ctx.Err(); err != nil && errors.Is(err, context.Canceled) {
 		return rep, err
 	}
@@ -176,7 +171,7 @@ func (r *run) newNode(parent *node, c parsers.Child) *node {
 		a.Error = c.Err.Error()
 	}
 	if c.Text {
-		max := r.e.limits.MaxTextBytes
+		max := r.e.cfg.Limits.MaxTextBytes
 		t := c.Data
 		if len(t) > max {
 			t = t[:max]
@@ -201,7 +196,7 @@ func (r *run) walk(root *node) {
 		r.queue = r.queue[1:]
 		if err := r.budget.Err(); err != nil {
 			n.art.Findings = append(n.art.Findings, parsers.Finding{Code: "limit.deadline", Severity: parsers.Medium,
-				Detail: fmt.Sprintf("message deadline (%d ms) passed before this artifact was analysed", r.e.limits.TimeoutMillis)})
+				Detail: fmt.Sprintf("message deadline (%d ms) passed before this artifact was analysed", r.e.cfg.Limits.TimeoutMillis)})
 			continue
 		}
 		r.process(n)
@@ -224,7 +219,7 @@ func (r *run) process(n *node) {
 		head = head[:4096]
 	}
 	pa := &parsers.Artifact{ID: a.ID, Parent: a.Parent, Name: a.Name, Type: a.Type, Depth: a.Depth, Size: a.Size}
-	for _, p := range r.e.parsers {
+	for _, p := range r.e.cfg.Parsers {
 		if !p.Match(pa, head) {
 			continue
 		}
@@ -246,7 +241,7 @@ func (r *run) parse(p parsers.Parser, in *parsers.Input, s *sink) error {
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
-				r.e.log.Error("parser panic", "parser", p.Name(), "artifact", in.Artifact.ID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				r.e.cfg.Logger.Error("parser panic", "parser", p.Name(), "artifact", in.Artifact.ID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				done <- fmt.Errorf("%w: %s: %v", parsers.ErrPanic, p.Name(), v)
 			}
 		}()
@@ -366,13 +361,7 @@ func (r *run) finish() {
 	rep := r.report
 	root := rep.Artifacts[0]
 	if root.Type == "eml" || root.Type == "msg" {
-		get := func(k string) string {
-			if v, ok := root.Meta[k].(string); ok {
-				return v
-			}
-			return ""
-		}
-		rep.Message = MessageInfo{Subject: get("subject"), From: get("from"), To: get("to"), Date: get("date"), MessageID: get("message_id"), ReplyTo: get("reply_to"), Cc: get("cc")}
+		rep.Message = messageInfo(root)
 	}
 	rep.IOCs = IOCs{URLs: r.urls.list(), Domains: r.doms.list(), IPs: r.ips.list()}
 	score(rep, r.e.cfg.Rules, r.e.cfg.Scoring)
@@ -403,12 +392,12 @@ func (s *sink) Child(c parsers.Child) error {
 	}
 	r := s.r
 	a := s.n.art
-	if a.Depth+1 > r.e.limits.MaxDepth {
-		s.limitFinding("limit.depth", fmt.Sprintf("children deeper than %d levels are not opened (first dropped: %q)", r.e.limits.MaxDepth, c.Name))
+	if a.Depth+1 > r.e.cfg.Limits.MaxDepth {
+		s.limitFinding("limit.depth", fmt.Sprintf("children deeper than %d levels are not opened (first dropped: %q)", r.e.cfg.Limits.MaxDepth, c.Name))
 		return fmt.Errorf("%w: depth %d", parsers.ErrTooDeep, a.Depth+1)
 	}
 	if err := r.budget.TakeArtifact(); err != nil {
-		s.limitFinding("limit.count", fmt.Sprintf("more than %d artifacts: the rest are not opened (first dropped: %q)", r.e.limits.MaxArtifacts, c.Name))
+		s.limitFinding("limit.count", fmt.Sprintf("more than %d artifacts: the rest are not opened (first dropped: %q)", r.e.cfg.Limits.MaxArtifacts, c.Name))
 		return err
 	}
 	child := r.newNode(s.n, c)

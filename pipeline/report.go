@@ -94,6 +94,12 @@ func (a *Artifact) Data() []byte { return a.data }
 // DropData releases the artifact's bytes once they are no longer needed.
 func (a *Artifact) DropData() { a.data = nil }
 
+// messageInfo reads a message artifact's decoded headers from its meta.
+func messageInfo(a *Artifact) MessageInfo {
+	get := func(k string) string { s, _ := a.Meta[k].(string); return s }
+	return MessageInfo{Subject: get("subject"), From: get("from"), To: get("to"), Date: get("date"), MessageID: get("message_id"), ReplyTo: get("reply_to"), Cc: get("cc")}
+}
+
 // IOCs are deduplicated indicators from every artifact.
 type IOCs struct {
 	URLs    []string `json:"urls"`

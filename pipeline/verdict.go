@@ -146,8 +146,7 @@ func (r *Report) Subtree(id string, sc Scoring) *Report {
 	if root == nil {
 		return nil
 	}
-	get := func(k string) string { s, _ := root.Meta[k].(string); return s }
-	out.Message = MessageInfo{Subject: get("subject"), From: get("from"), To: get("to"), Date: get("date"), MessageID: get("message_id"), ReplyTo: get("reply_to"), Cc: get("cc")}
+	out.Message = messageInfo(root)
 	var reasons []Reason
 	for _, re := range r.Reasons {
 		if in(re.Artifact) {

@@ -266,7 +266,7 @@ type result struct {
 
 // triageAll judges files with a bounded worker pool. work runs in the
 // worker right after each input; emit runs in input order, one at a time.
-// Workers run at most 4*jobs inputs ahead of the printer, so memory stays
+// Workers run at most 32*jobs inputs ahead of the printer, so memory stays
 // bounded however many inputs there are.
 func triageAll(ctx context.Context, eng *pipeline.Engine, files []string, stdin io.Reader, jobs int, work, emit func(int, *result)) {
 	var (

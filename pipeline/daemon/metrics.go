@@ -55,7 +55,7 @@ func newMetrics() *metrics {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "actions_total",
 			Help: "Mailbox actions completed: moved, copied, flagged, none, gone."}, []string{"action"}),
 		sinks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "sink_deliveries_total",
-			Help: "Sink delivery attempts by outcome: ok, retry, failed, skipped (already written)."}, []string{"sink", "outcome"}),
+			Help: "Sink delivery attempts by outcome: ok, retry, failed."}, []string{"sink", "outcome"}),
 		oversize: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "oversize_total",
 			Help: "Messages over max_message_bytes, recorded without being fetched."}),
 		forwarded: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "forwarded_reports_total",

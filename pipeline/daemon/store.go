@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -225,7 +226,7 @@ func (s *Store) staleLocked(tx *bolt.Tx, prefix []byte) (int, error) {
 	pend, res := tx.Bucket(bucketPending), tx.Bucket(bucketResults)
 	var keys [][]byte
 	c := pend.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 		keys = append(keys, append([]byte(nil), k...))
 	}
 	for _, k := range keys {
@@ -310,7 +311,7 @@ func (s *Store) Pending(account, mailbox string, uidValidity uint32) ([]*Record,
 	err := s.db.View(func(tx *bolt.Tx) error {
 		res := tx.Bucket(bucketResults)
 		c := tx.Bucket(bucketPending).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && hasPrefix(k, prefix); k, _ = c.Next() {
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			var r Record
 			if err := json.Unmarshal(res.Get(k), &r); err != nil {
 				return fmt.Errorf("record %q: %w", k, err)
@@ -472,8 +473,4 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 		return err
 	}
 	return b.Put(k, data)
-}
-
-func hasPrefix(k, prefix []byte) bool {
-	return len(k) >= len(prefix) && string(k[:len(prefix)]) == string(prefix)
 }

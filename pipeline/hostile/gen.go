@@ -103,10 +103,8 @@ const msgHead = "From: Hostile Sender <hostile@example.invalid>\r\n" +
 	"Date: Mon, 02 Jan 2006 15:04:05 +0000\r\n" +
 	"MIME-Version: 1.0\r\n"
 
-// Message builds a message with a short text body and data attached as
+// attach builds a message with a short text body and data attached as
 // name (base64, 76-column lines).
-func Message(name, ctype string, data []byte) []byte { return attach(name, ctype, data) }
-
 func attach(name, ctype string, data []byte) []byte {
 	head := msgHead + "Subject: document " + name + "\r\nMessage-ID: <" + name + "@hostile.invalid>\r\n" +
 		"Content-Type: multipart/mixed; boundary=\"hostile-b\"\r\n\r\n" +

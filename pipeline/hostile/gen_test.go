@@ -223,7 +223,7 @@ func TestVBADirs(t *testing.T) {
 func TestMessages(t *testing.T) {
 	// Each wrapped file comes back out of the message intact.
 	data := []byte("\x00\x01binary payload TRIAGE-REGRESSION")
-	m := Message("a.bin", "application/octet-stream", data)
+	m := attach("a.bin", "application/octet-stream", data)
 	i := bytes.Index(m, []byte("base64\r\n\r\n"))
 	j := bytes.Index(m, []byte("\r\n--hostile-b--"))
 	if i < 0 || j < i {

@@ -259,9 +259,6 @@ func (cl *Client) HasIdle() bool { return cl.caps.Has(imap.CapIdle) }
 // HasUIDPlus reports whether the server offers UIDPLUS (UID EXPUNGE).
 func (cl *Client) HasUIDPlus() bool { return cl.caps.Has(imap.CapUIDPlus) }
 
-// Closed is closed when the connection is gone.
-func (cl *Client) Closed() <-chan struct{} { return cl.c.Closed() }
-
 // Close logs out politely (bounded by a short timeout) and closes.
 func (cl *Client) Close() error {
 	done := make(chan struct{})
@@ -276,9 +273,6 @@ func (cl *Client) Close() error {
 	}
 	return cl.c.Close()
 }
-
-// Abort closes the connection at once.
-func (cl *Client) Abort() { cl.c.Close() }
 
 // Selected describes the selected mailbox.
 type Selected struct {
