@@ -4,7 +4,11 @@
 
 GO        ?= go
 BIN       ?= bin/triage
-APT_PKGS  := libyara-dev pkg-config gcc dovecot-imapd
+# libyara (cgo), Dovecot (the real IMAP server in the daemon tests) and
+# sharutils (uuencode/uudecode: the uue parser's agreement test). The
+# optional peers, clamav and a JDK, are not installed: their tests skip
+# and say so (make bench-peers installs clamav).
+APT_PKGS  := libyara-dev pkg-config gcc dovecot-imapd sharutils
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO      ?= samples/malicious/lnk-pdf-zip/input.eml samples/malicious/iqy-jp-photo/input.eml samples/clean/newsletter-ja/input.eml
 
