@@ -63,7 +63,7 @@ func TestDownloadName(t *testing.T) {
 		`var u = "https://x.example/a.zip"; var t = "hello";`:           "",
 		`no names here`: "",
 	} {
-		if got := downloadName(script, asciiLower(script)); got != want {
+		if got := downloadName(script, parsers.ASCIILower(script)); got != want {
 			t.Errorf("downloadName(%q) = %q, want %q", script, got, want)
 		}
 	}

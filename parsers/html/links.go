@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 
+	"triage/parsers"
 	"triage/parsers/iocs"
 )
 
@@ -146,7 +147,7 @@ var postWords = []string{"xmlhttprequest", "fetch(", "$.ajax", "$.post", ".submi
 // scriptPostURL returns the first absolute URL in a script that sends data.
 func scriptPostURL(scripts []string) string {
 	for _, s := range scripts {
-		low := asciiLower(s)
+		low := parsers.ASCIILower(s)
 		sends := false
 		for _, w := range postWords {
 			sends = sends || strings.Contains(low, w)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"triage/parsers"
 	"triage/parsers/filetype"
 )
 
@@ -206,7 +207,7 @@ func (d *doc) analyseScripts() error {
 		if err := d.budget.Err(); err != nil {
 			return fmt.Errorf("html: %w", err)
 		}
-		low := asciiLower(s)
+		low := parsers.ASCIILower(s)
 		lits := literals(s)
 		for _, r := range smugglingReasons(s, low, lits) {
 			if !seen[r] {
@@ -299,17 +300,6 @@ func fileNameLiteral(s, low string) string {
 	return ""
 }
 
-// asciiLower lowercases ASCII letters only, keeping byte offsets.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 // literal decodes a base64 literal and hands it on when it is a file.
 func (d *doc) literal(lit, name string) {
 	if d.nPayloads >= maxPayloads || d.childErr != nil {
@@ -378,7 +368,7 @@ func literals(s string) []string {
 func piece(s string, i int) (int, bool) {
 	q := s[i]
 	j := i + 1
-	for j < len(s) && isB64(s[j]) {
+	for j < len(s) && parsers.IsBase64Byte(s[j]) {
 		j++
 	}
 	if j == i+1 || j >= len(s) || s[j] != q {
@@ -403,8 +393,4 @@ func glue(s string, i int) (int, bool) {
 		}
 	}
 	return 0, false
-}
-
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"regexp"
 	"strings"
+	"triage/parsers"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -84,7 +85,7 @@ var (
 // Find returns the encoded commands in s, in order of appearance, each
 // token at most once, at most MaxResults.
 func Find(s string) []Decoded {
-	f := finder{s: s, low: asciiLower(s), seen: map[string]bool{}}
+	f := finder{s: s, low: parsers.ASCIILower(s), seen: map[string]bool{}}
 	f.powershell()
 	f.bare()
 	f.fromBase64()
@@ -290,7 +291,7 @@ func readToken(s string, i int) (off int, tok string, ok bool) {
 			i++
 			continue
 		}
-		if !isB64(c) {
+		if !parsers.IsBase64Byte(c) {
 			break
 		}
 		if b.Len() >= MaxToken {
@@ -317,10 +318,6 @@ func isEncSwitch(name string) bool {
 // isCommandSwitch reports -Command or -File (which end the switch list).
 func isCommandSwitch(name string) bool {
 	return name != "" && (strings.HasPrefix("command", name) || strings.HasPrefix("file", name))
-}
-
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }
 
 func isWordByte(c byte) bool {
@@ -440,17 +437,6 @@ func plainText(b []byte) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// asciiLower lowercases ASCII letters only, keeping byte offsets.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 func isPrintable(r rune) bool {

@@ -101,7 +101,7 @@ func findBlobs(s string, maxChars int) []blob {
 	var out []blob
 	i := 0
 	for i < len(s) && len(out) < maxBlobs {
-		if !isB64(s[i]) {
+		if !parsers.IsBase64Byte(s[i]) {
 			i++
 			continue
 		}
@@ -151,7 +151,7 @@ func nextPiece(s string, j, last int) (int, bool) {
 		}
 		glue := s[j+1 : j+1+m]
 		k := j + 2 + m
-		if !strings.ContainsAny(glue, "&+") || k >= len(s) || !isB64(s[k]) {
+		if !strings.ContainsAny(glue, "&+") || k >= len(s) || !parsers.IsBase64Byte(s[k]) {
 			return 0, false
 		}
 		return k, true
@@ -171,14 +171,10 @@ func nextPiece(s string, j, last int) (int, bool) {
 }
 
 func runEnd(s string, i int) int {
-	for i < len(s) && isB64(s[i]) {
+	for i < len(s) && parsers.IsBase64Byte(s[i]) {
 		i++
 	}
 	return i
-}
-
-func isB64(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
 }
 
 func isHexRun(s string) bool {

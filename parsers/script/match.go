@@ -10,17 +10,6 @@ import "strings"
 // maxOccurrences bounds the occurrences of one keyword examined.
 const maxOccurrences = 1000
 
-// asciiLower lowercases ASCII letters only, keeping byte offsets.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
-}
-
 // word is a keyword with optional word-boundary requirements.
 type word struct {
 	s            string

@@ -32,7 +32,7 @@ func (t *traits) reflective() {
 	if t.typ != filetype.PS1 {
 		return
 	}
-	code := asciiLower(psCode(t.s))
+	code := parsers.ASCIILower(psCode(t.s))
 	api := find(t.low, injectAPIs...)
 	var load, del string
 	if strings.Contains(code, "assembly]::load") || strings.Contains(code, "currentdomain.load") {

@@ -118,7 +118,7 @@ func (p *Parser) Parse(ctx context.Context, in *parsers.Input, out parsers.Sink)
 	out.Meta("max_line_length", longest)
 	out.Meta("urls", len(urls))
 
-	t := traits{s: scan, low: asciiLower(scan), typ: typ, out: out}
+	t := traits{s: scan, low: parsers.ASCIILower(scan), typ: typ, out: out}
 	for _, check := range []func(){t.downloader, func() { t.urlRotation(urls) }, t.exec, t.reflective} {
 		if err := budget.Err(); err != nil {
 			return errors.Join(append(errs, fmt.Errorf("script: %w", err))...)

@@ -12,6 +12,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"triage/parsers"
 	"triage/parsers/iocs"
 )
 
@@ -206,17 +207,6 @@ func dotted(s string, ws []word, i int) string {
 	return ""
 }
 
-// asciiLower lower-cases ASCII letters only, keeping byte offsets.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
-}
-
 // forLines calls fn with the bounds of each line of lower that contains
 // must, until fn returns false.
 func forLines(lower, must string, fn func(start, end int) bool) {
@@ -344,7 +334,7 @@ func Analyze(code string) *Analysis {
 	if a.FoldChanged {
 		words = scanWords(both)
 	}
-	lower := asciiLower(both)
+	lower := parsers.ASCIILower(both)
 
 	a.AutoExec, a.AutoRun = autoExecs(collapsed, rawWords)
 	a.A = len(a.AutoExec) > 0
@@ -366,7 +356,7 @@ func MRaptorFlags(code string) (a, w, x bool) {
 		both += "\n" + folded
 	}
 	auto, _ := autoExecs(collapsed, scanWords(collapsed))
-	w, x = writeExec(both, asciiLower(both), scanWords(both))
+	w, x = writeExec(both, parsers.ASCIILower(both), scanWords(both))
 	return len(auto) > 0, w, x
 }
 
@@ -463,7 +453,7 @@ func (a *Analysis) wmi(lower string, ws []word) {
 // decodes -EncodedCommand payloads.
 func (a *Analysis) powershell(text string) {
 	plain := strings.ReplaceAll(text, "^", "")
-	lower := asciiLower(plain)
+	lower := parsers.ASCIILower(plain)
 	for _, name := range []string{"powershell", "pwsh"} {
 		for pos := 0; pos < len(lower); {
 			i := strings.Index(lower[pos:], name)
@@ -621,7 +611,7 @@ func (a *Analysis) obfuscation(code string, ws []word) {
 	}
 	lits := stringLitRE().FindAllString(code, -1)
 	litText := strings.Join(lits, "\n")
-	lower := asciiLower(code)
+	lower := parsers.ASCIILower(code)
 	forLines(lower, "replace", func(ls, le int) bool {
 		for _, m := range replaceJunkRE().FindAllStringSubmatch(code[ls:le], 8) {
 			junk := strings.ReplaceAll(m[1], `""`, `"`)
