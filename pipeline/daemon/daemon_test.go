@@ -517,3 +517,27 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestDaemon_onceGivesUpOnARefusedLogin: a --once run against a server
+// that refuses the login ends with the error after a few attempts instead
+// of retrying for ever.
+func TestDaemon_onceGivesUpOnARefusedLogin(t *testing.T) {
+	m := imaptest.StartMem(t, imaptest.MemOptions{})
+	srv := memServer(m)
+	srv.pass = "not-the-password"
+	cfg := testConfig(t, t.TempDir(), srv, "", "")
+	d, err := New(cfg, Options{Engine: testEngine(t), Once: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err = d.Run(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("a --once run with a refused login was still retrying after 20 s")
+	}
+	if err == nil || !strings.Contains(err.Error(), "sessions in a row failed") {
+		t.Fatalf("Run = %v, want the login failure after %d attempts", err, onceMaxFailures)
+	}
+}

@@ -69,10 +69,16 @@ const chunkBytes = 64 << 20
 // errGiveUp ends a Once run that cannot make progress.
 var errGiveUp = errors.New("daemon: messages still pending after a pass that made no progress")
 
+// onceMaxFailures bounds the sessions in a row that a Once run lets fail
+// without progress (a refused login, an unreachable server) before it
+// gives up instead of retrying for ever.
+const onceMaxFailures = 5
+
 // run keeps a session open, reconnecting with exponential backoff and
 // jitter, until stop is cancelled (or, with Once, the mailbox is done).
 func (w *watcher) run(stop, hard context.Context) error {
 	backoff := w.d.cfg.Reconnect.Initial.D()
+	failures := 0
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			w.d.m.reconnects.WithLabelValues(w.acct.Name, w.mailbox).Inc()
@@ -91,7 +97,10 @@ func (w *watcher) run(stop, hard context.Context) error {
 		}
 		w.lastErr.Store(err.Error())
 		if progressed {
-			backoff = w.d.cfg.Reconnect.Initial.D()
+			backoff, failures = w.d.cfg.Reconnect.Initial.D(), 0
+		}
+		if failures++; w.d.once && failures >= onceMaxFailures {
+			return fmt.Errorf("%s/%s: %d sessions in a row failed: %w", w.acct.Name, w.mailbox, failures, err)
 		}
 		wait := jitter(backoff)
 		w.log.Warn("imap session failed; reconnecting", "err", err, "retry_in", wait.Round(time.Millisecond).String())
